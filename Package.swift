@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// hubagent has no package dependencies by design (docs/ARCHITECTURE.md): the Swift toolchain plus
+// three system C libraries reached through module maps.
+
+/// Strictness applied to every Swift target in one place.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+var targets: [Target] = [
+    // C libraries, each wrapped by exactly one Swift module.
+    .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+    .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+    .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+    // A small JSON parser with line:column errors, and a serializer that keeps member order.
+    .target(name: "JSON"),
+    // Glibc-facing building blocks: file descriptors, durable writes, clock, logging, signals.
+    .target(name: "Platform"),
+    // The only importer of COpenSSL: keys, MACs, digests, JWS.
+    .target(name: "Crypto", dependencies: ["COpenSSL"]),
+    // The Agent Management API over libcurl.
+    .target(name: "Southgate", dependencies: ["CCurl", "Crypto", "JSON", "Platform"]),
+    // Boarding, credential store, data sources, the lifecycle state machine and its driver.
+    .target(name: "Agent", dependencies: ["Crypto", "JSON", "Southgate", "Platform"]),
+    // The binary: command-line parsing and one file per subcommand.
+    .executableTarget(name: "hubagent", dependencies: ["Agent", "Platform", "CSystemd"]),
+
+    .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+    .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
+    .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
+    .testTarget(name: "AgentTests", dependencies: ["Agent"]),
+]
+
+for index in targets.indices where targets[index].type != .system {
+    targets[index].swiftSettings = (targets[index].swiftSettings ?? []) + strict
+}
+
+let package = Package(
+    name: "hubagent",
+    targets: targets,
+    swiftLanguageModes: [.v6]
+)

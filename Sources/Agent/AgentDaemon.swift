@@ -1,0 +1,321 @@
+public import Dispatch
+import Crypto
+import Glibc
+public import Platform
+public import Southgate
+
+/// Runs the `Lifecycle` for real: one serial work queue owns the state and the single timer;
+/// network calls, key generation and durable writes run on a second serial queue and come back
+/// as events. Nothing polls: the daemon wakes for the next deadline, a file change or a signal.
+public final class AgentDaemon: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        public var boardingSource: BoardingSource
+        public var store: StateStore
+        public var transportOptions: TransportOptions
+        public var policy: LifecyclePolicy
+        public var clock: any WallClock
+
+        public init(boardingSource: BoardingSource, store: StateStore, transportOptions: TransportOptions, policy: LifecyclePolicy, clock: any WallClock) {
+            self.boardingSource = boardingSource
+            self.store = store
+            self.transportOptions = transportOptions
+            self.policy = policy
+            self.clock = clock
+        }
+    }
+
+    public let work = DispatchQueue(label: "hubagent.work")
+    private let effects = DispatchQueue(label: "hubagent.effects")
+    private let configuration: Configuration
+    private let logger: Logger
+    private let transport: any Transport
+    /// Only touched on `work`.
+    public private(set) var lifecycle: Lifecycle
+    private var timer: (any DispatchSourceTimer)?
+    private var lastStatus = ""
+    private var watcher: DirectoryWatcher?
+    /// Called on `work` whenever the status line changes.
+    public var onStatusChange: (@Sendable (String) -> Void)?
+
+    public init(configuration: Configuration, logger: Logger, transport: (any Transport)? = nil) {
+        self.configuration = configuration
+        self.logger = logger
+        self.transport = transport ?? CurlTransport(options: configuration.transportOptions)
+        lifecycle = Lifecycle(policy: configuration.policy)
+    }
+
+    /// Feeds the stored state and the boarding file to the lifecycle and starts watching the
+    /// configuration directory. Returns at once; the work goes on on the queues.
+    public func start(with stored: StoredState) {
+        work.async { [self] in
+            let timer = DispatchSource.makeTimerSource(queue: work)
+            timer.setEventHandler { [weak self] in self?.handle(.wakeUp) }
+            timer.schedule(wallDeadline: .distantFuture)
+            timer.resume()
+            self.timer = timer
+            handle(.started(stored))
+            handle(.boardingRead(configuration.boardingSource.read()))
+            do {
+                watcher = try DirectoryWatcher(path: configuration.boardingSource.directory, queue: work) { [weak self] names in
+                    guard names.contains(BoardingSource.fileName) else { return }
+                    self?.reloadBoarding()
+                }
+            } catch {
+                logger.warning("not watching \(configuration.boardingSource.directory) for a new boarding file (\(error)); send SIGHUP after changing it")
+            }
+        }
+    }
+
+    /// Reads the boarding file again (SIGHUP, inotify).
+    public func reloadBoarding() {
+        work.async { [self] in handle(.boardingRead(configuration.boardingSource.read())) }
+    }
+
+    // MARK: Event loop
+
+    private func handle(_ event: Lifecycle.Event) {
+        dispatchPrecondition(condition: .onQueue(work))
+        let now = configuration.clock.now()
+        let actions = lifecycle.step(event, now: now, jitter: Double.random(in: 0..<1))
+        for action in actions { perform(action) }
+        let status = lifecycle.statusLine(now: configuration.clock.now())
+        if status != lastStatus {
+            lastStatus = status
+            onStatusChange?(status)
+        }
+    }
+
+    private func perform(_ action: Lifecycle.Action) {
+        switch action {
+        case .log(let level, let message):
+            logger.log(LogLevel(name: level.rawValue) ?? .info, message)
+        case .wakeUp(let at):
+            schedule(at: at)
+        case .persist(let state):
+            effects.async { [self] in
+                do { try configuration.store.save(state) } catch { logger.error("storing state failed: \(error)") }
+            }
+        case let .register(boarding, stored):
+            let offset = lifecycle.clockOffset ?? 0
+            run { [self] in
+                let (state, outcome) = register(boarding, stored: stored, clockOffset: offset)
+                return .registered(stored: state, outcome: outcome)
+            }
+        case let .rotate(choice, stored):
+            let offset = lifecycle.clockOffset ?? 0
+            run { [self] in
+                let (state, outcome) = rotate(using: choice, stored: stored, clockOffset: offset)
+                return .rotated(stored: state, using: choice, outcome: outcome)
+            }
+        case let .fetchToken(identity, offset):
+            run { [self] in .tokenFetched(fetchToken(identity, clockOffset: offset)) }
+        }
+    }
+
+    /// Runs an effect off the work queue and feeds its result back as an event.
+    private func run(_ effect: @escaping @Sendable () -> Lifecycle.Event) {
+        effects.async { [self] in
+            let event = effect()
+            work.async { [self] in handle(event) }
+        }
+    }
+
+    private func schedule(at deadline: Double?) {
+        guard let timer else { return }
+        guard let deadline else {
+            timer.schedule(wallDeadline: .distantFuture)
+            return
+        }
+        // A wall-clock deadline: a clock step forward past it fires the timer, so rotation
+        // follows the real date rather than the time the process has been running.
+        let delay = max(0, deadline - configuration.clock.now())
+        timer.schedule(wallDeadline: .now() + delay, leeway: .milliseconds(delay > 60 ? 1000 : 10))
+    }
+
+    // MARK: Effects (on the effects queue)
+
+    private func client(_ baseURL: String) -> SouthgateClient {
+        SouthgateClient(baseURL: baseURL, transport: transport)
+    }
+
+    private func save(_ state: StoredState, attempts: Int = 3) -> Result<StoredState, Lifecycle.Failure> {
+        var lastError = ""
+        for attempt in 1...attempts {
+            do {
+                return .success(try configuration.store.save(state))
+            } catch {
+                // fsync is never retried by itself: the whole replace is redone (design.md §9).
+                lastError = error.description
+                logger.warning("storing state failed (attempt \(attempt) of \(attempts)): \(error)")
+            }
+        }
+        return .failure(.storage(lastError))
+    }
+
+    private func register(_ boarding: BoardingConfiguration, stored: StoredState, clockOffset: Double) -> (StoredState, Result<Double?, Lifecycle.Failure>) {
+        var state = stored
+        var key: RSAPrivateKey?
+        var keyPEM: Secret?
+        if boarding.profile == .rsa3072 {
+            do {
+                if let pending = state.onboarding, pending.boardingFingerprint == boarding.fingerprint, let pem = pending.keyPEM {
+                    key = try RSAPrivateKey(pkcs8PEM: SecretBytes(pem.exposed))
+                    keyPEM = pem
+                } else {
+                    let generated = try RSAPrivateKey.generate(bits: 3072)
+                    key = generated
+                    keyPEM = Secret(try generated.pkcs8PEM().text)
+                }
+            } catch {
+                return (stored, .failure(.crypto(error.description)))
+            }
+        }
+        // The key must be durable before its public half leaves the gateway (design.md §4 rule 5).
+        if state.onboarding != PendingOnboarding(boardingFingerprint: boarding.fingerprint, keyPEM: keyPEM) {
+            state.onboarding = PendingOnboarding(boardingFingerprint: boarding.fingerprint, keyPEM: keyPEM)
+            switch save(state) {
+            case .success(let saved): state = saved
+            case .failure(let failure): return (stored, .failure(failure))
+            }
+        }
+        let jwk: JWK?
+        do {
+            jwk = try key.map { $0.publicKey.jwk(kid: try UUIDv4.random()) }
+        } catch {
+            return (state, .failure(.crypto("\(error)")))
+        }
+        let exchange: Exchange<ClientIdentifier>
+        do {
+            exchange = try client(boarding.baseURL).register(initialAccessToken: boarding.initialAccessToken.exposed, publicKey: jwk)
+        } catch {
+            return (state, .failure(.southgate(error)))
+        }
+        let response = exchange.value
+        if response.clientID != boarding.clientID {
+            logger.warning("southgate registered client id \(response.clientID), the boarding file names \(boarding.clientID); using the server's")
+        }
+        let issuedAt = exchange.serverTime ?? configuration.clock.now() + clockOffset
+        let registration = Registration(
+            clientSecret: response.clientSecret.map(Secret.init), privateKeyPEM: keyPEM,
+            registrationAccessToken: Secret(response.registrationAccessToken), registrationClientURI: response.registrationClientURI,
+            secretExpiresAt: response.clientSecretExpiresAt.map(Double.init), issuedAt: issuedAt)
+        var next = state
+        if let old = next.identity { next.archivedIdentity = old }
+        next.identity = Identity(profile: boarding.profile, clientID: response.clientID, tenant: boarding.tenant,
+                                 baseURL: boarding.baseURL, boardingFingerprint: boarding.fingerprint, current: registration)
+        next.onboarding = nil
+        next.markUsed(boarding.fingerprint)
+        switch save(next, attempts: 5) {
+        case .success(let saved):
+            return (saved, .success(exchange.serverTime))
+        case .failure(let failure):
+            // The server consumed the IAT but the credentials cannot be stored: nothing can be
+            // done without the operator; say so plainly.
+            logger.error("onboarding succeeded but its credentials could not be stored; free space or fix the state directory, then drop a new boarding file")
+            return (state, .failure(failure))
+        }
+    }
+
+    private func rotate(using choice: Lifecycle.RegistrationChoice, stored: StoredState, clockOffset: Double) -> (StoredState, Result<Double?, Lifecycle.Failure>) {
+        guard var identity = stored.identity else { return (stored, .failure(.storage("no identity to rotate"))) }
+        var state = stored
+        var key: RSAPrivateKey?
+        do {
+            if identity.profile == .rsa3072 {
+                if let pem = identity.pendingKeyPEM {
+                    key = try RSAPrivateKey(pkcs8PEM: SecretBytes(pem.exposed))
+                } else {
+                    let generated = try RSAPrivateKey.generate(bits: 3072)
+                    key = generated
+                    identity.pendingKeyPEM = Secret(try generated.pkcs8PEM().text)
+                }
+            }
+        } catch {
+            return (stored, .failure(.crypto(error.description)))
+        }
+        // Durable before the PUT: a crash or a lost answer repeats the same PUT (design.md §4 rule 5).
+        if !identity.rotationInProgress || identity.pendingKeyPEM != stored.identity?.pendingKeyPEM {
+            identity.rotationInProgress = true
+            state.identity = identity
+            switch save(state) {
+            case .success(let saved): state = saved
+            case .failure(let failure): return (stored, .failure(failure))
+            }
+        }
+        let authorizing = choice == .current ? identity.current : (identity.previous ?? identity.current)
+        let jwk: JWK?
+        do {
+            jwk = try key.map { $0.publicKey.jwk(kid: try UUIDv4.random()) }
+        } catch {
+            return (state, .failure(.crypto("\(error)")))
+        }
+        let exchange: Exchange<ClientIdentifier>
+        do {
+            exchange = try client(identity.baseURL).rotate(
+                registrationClientURI: authorizing.registrationClientURI, registrationAccessToken: authorizing.registrationAccessToken.exposed,
+                clientID: identity.clientID, publicKey: jwk)
+        } catch {
+            return (state, .failure(.southgate(error)))
+        }
+        let response = exchange.value
+        let registration = Registration(
+            clientSecret: response.clientSecret.map(Secret.init), privateKeyPEM: identity.pendingKeyPEM,
+            registrationAccessToken: Secret(response.registrationAccessToken), registrationClientURI: response.registrationClientURI,
+            secretExpiresAt: response.clientSecretExpiresAt.map(Double.init),
+            issuedAt: exchange.serverTime ?? configuration.clock.now() + clockOffset)
+        var next = state
+        // The server now accepts the RAT this rotation was made with, besides the new one
+        // (protocol.md §5.2): that registration becomes `previous`.
+        identity.previous = authorizing
+        identity.current = registration
+        identity.pendingKeyPEM = nil
+        identity.rotationInProgress = false
+        next.identity = identity
+        switch save(next) {
+        case .success(let saved):
+            return (saved, .success(exchange.serverTime))
+        case .failure(let failure):
+            // Not stored, so not used: the rotation is repeated later with the same RAT, which
+            // the server still accepts.
+            return (state, .failure(failure))
+        }
+    }
+
+    /// Caches the parsed RSA key of the current registration; parsing a PEM per token is waste.
+    private var cachedKey: (pem: Secret, key: RSAPrivateKey)?
+
+    private func fetchToken(_ identity: Identity, clockOffset: Double) -> Result<Lifecycle.TokenGrant, Lifecycle.Failure> {
+        let signer: JWS.Signer
+        do {
+            switch identity.profile {
+            case .sharedSecret:
+                guard let secret = identity.current.clientSecret else { return .failure(.crypto("no client secret stored")) }
+                signer = .hs256(key: SecretBytes(secret.exposed))
+            case .rsa3072:
+                guard let pem = identity.current.privateKeyPEM else { return .failure(.crypto("no private key stored")) }
+                if let cachedKey, cachedKey.pem == pem {
+                    signer = .rs256(cachedKey.key)
+                } else {
+                    let key = try RSAPrivateKey(pkcs8PEM: SecretBytes(pem.exposed))
+                    cachedKey = (pem, key)
+                    signer = .rs256(key)
+                }
+            }
+            let issuedAt = Int64((configuration.clock.now() + clockOffset).rounded(.down))
+            let assertion = try ClientAssertion.make(clientID: identity.clientID, tenant: identity.tenant, issuedAt: issuedAt,
+                                                     jti: try UUIDv4.random(), signer: signer)
+            let exchange = try client(identity.baseURL).token(clientAssertion: assertion)
+            return .success(Lifecycle.TokenGrant(value: Secret(exchange.value.accessToken), expiresIn: Double(exchange.value.expiresIn),
+                                                 serverTime: exchange.serverTime))
+        } catch let error as SouthgateError {
+            return .failure(.southgate(error))
+        } catch {
+            return .failure(.crypto("\(error)"))
+        }
+    }
+}
+
+extension SecretBytes {
+    /// The bytes as text, for a PEM that is stored in the state file.
+    var text: String { withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
+}

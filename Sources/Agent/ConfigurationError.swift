@@ -1,0 +1,37 @@
+/// A problem in a file the operator wrote, told the way a compiler would: `file:line:column:
+/// message`, plus what to do about it. The daemon exits with 78 (EX_CONFIG) on these at start.
+public struct ConfigurationError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var file: String
+    public var line: Int?
+    public var column: Int?
+    public var message: String
+    public var fix: String?
+
+    public init(file: String, line: Int? = nil, column: Int? = nil, message: String, fix: String? = nil) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.message = message
+        self.fix = fix
+    }
+
+    public var description: String {
+        var location = file
+        if let line { location += ":\(line)" }
+        if let column { location += ":\(column)" }
+        var text = "\(location): \(message)"
+        if let fix { text += "; \(fix)" }
+        return text
+    }
+}
+
+/// A credential held as text (IAT, RAT, client secret, access token). Its description is
+/// redacted, so string interpolation into a log line cannot leak it.
+public struct Secret: Equatable, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    public let exposed: String
+
+    public init(_ value: String) { exposed = value }
+
+    public var description: String { "<redacted>" }
+    public var debugDescription: String { "<redacted>" }
+}

@@ -1,0 +1,22 @@
+import Platform
+
+/// Times and durations as an operator reads them.
+public enum Format {
+    /// `2026-11-28T10:42:00Z`.
+    public static func time(_ epoch: Double) -> String { UTCCalendar.iso8601(epoch) }
+
+    /// `3d 4h`, `5m 2s`, `800ms`.
+    public static func duration(_ seconds: Double) -> String {
+        let negative = seconds < 0
+        let value = abs(seconds)
+        let text: String
+        if value < 1 {
+            text = "\(Int((value * 1000).rounded()))ms"
+        } else {
+            let total = Int(value.rounded())
+            let (d, h, m, s) = (total / 86400, total / 3600 % 24, total / 60 % 60, total % 60)
+            if d > 0 { text = "\(d)d \(h)h" } else if h > 0 { text = "\(h)h \(m)m" } else if m > 0 { text = "\(m)m \(s)s" } else { text = "\(s)s" }
+        }
+        return negative ? "-" + text : text
+    }
+}

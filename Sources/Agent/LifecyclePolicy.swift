@@ -1,0 +1,33 @@
+/// The numbers behind the lifecycle's schedule (design.md §4), in one place.
+public struct LifecyclePolicy: Equatable, Sendable {
+    /// Rotate when this fraction of the secret's lifetime has passed (design.md §4 rule 4).
+    public var rotationFraction: Double = 2.0 / 3.0
+    /// Refresh the access token this long before it expires at the latest (design.md §4 rule 6).
+    public var tokenRefreshMargin: Double = 300
+    /// Backoff after a failure: exponential from `backoffInitial`, capped (design.md §4 rule 8).
+    public var backoffInitial: Double = 1
+    public var backoffMaximum: Double = 300
+    /// A server clock further off than this from our estimate means our offset is stale: the
+    /// first thing to fix after a refused assertion (design.md §4 rule 1).
+    public var clockResyncThreshold: Double = 5
+
+    public init() {}
+
+    /// Seconds after issue to refresh a token that lives `lifetime` seconds: at 80 % or `margin`
+    /// before expiry, whichever is earlier, but never before half of its life, so that short
+    /// test lifetimes do not turn into a refresh loop.
+    public func tokenRefreshDelay(lifetime: Double) -> Double {
+        max(min(lifetime * 0.8, lifetime - tokenRefreshMargin), lifetime * 0.5)
+    }
+
+    /// The delay before retry number `failures` (1-based), with `jitter` in [0, 1) spreading it
+    /// between half and all of the exponential value, so a fleet does not retry in step.
+    public func backoff(failures: Int, jitter: Double) -> Double {
+        let exponential = backoffInitial * pow2(min(failures - 1, 30))
+        return min(exponential, backoffMaximum) * (0.5 + 0.5 * jitter)
+    }
+
+    private func pow2(_ exponent: Int) -> Double {
+        Double(1 << max(0, exponent))
+    }
+}

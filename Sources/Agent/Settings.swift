@@ -1,0 +1,81 @@
+public import Platform
+
+/// `hubagent.conf`: `key = value` lines, `#` comments (design.md §7). Every key is optional.
+public struct Settings: Equatable, Sendable {
+    public var caFile: String?
+    public var proxy: String?
+    public var noProxy: String?
+    /// Rotate when this fraction of the secret's lifetime has passed (design.md §4 rule 4).
+    public var rotationFraction: Double = 2.0 / 3.0
+    /// Refresh the access token at least this long before it expires (design.md §4 rule 6).
+    public var tokenRefreshMargin: Double = 300
+    /// Total deadline for one HTTPS request.
+    public var requestTimeout: Double = 30
+    public var logLevel: LogLevel = .info
+    public var tokenSocketGroup: String?
+
+    public init() {}
+
+    public static let keys = ["ca_file", "proxy", "no_proxy", "rotation_fraction", "token_refresh_margin",
+                              "request_timeout", "log_level", "token_socket_group"]
+
+    public static func parse(_ text: String, file: String) throws(ConfigurationError) -> Settings {
+        var settings = Settings()
+        var seen = Set<String>()
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let lineNumber = index + 1
+            let line = rawLine.trimmingSpaces()
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let equals = line.firstIndex(of: "=") else {
+                throw ConfigurationError(file: file, line: lineNumber, message: "expected `key = value`, found \"\(line)\"")
+            }
+            let key = line[..<equals].trimmingSpaces()
+            let value = line[line.index(after: equals)...].trimmingSpaces()
+            func fail(_ message: String) -> ConfigurationError {
+                ConfigurationError(file: file, line: lineNumber, column: nil, message: message)
+            }
+            guard keys.contains(key) else {
+                throw ConfigurationError(file: file, line: lineNumber, message: "unknown setting \"\(key)\"",
+                                         fix: "known settings: \(keys.joined(separator: ", "))")
+            }
+            guard seen.insert(key).inserted else { throw fail("\(key) is set twice") }
+            guard !value.isEmpty else { throw fail("\(key) has no value") }
+            func number(_ range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
+                guard let number = Double(value), range.contains(number) else {
+                    throw fail("\(key) must be a number from \(range.lowerBound.formatted) to \(range.upperBound.formatted), found \"\(value)\"")
+                }
+                return number
+            }
+            switch key {
+            case "ca_file":
+                guard value.hasPrefix("/") else { throw fail("ca_file must be an absolute path") }
+                settings.caFile = value
+            case "proxy": settings.proxy = value
+            case "no_proxy": settings.noProxy = value
+            case "rotation_fraction": settings.rotationFraction = try number(0.1...0.9)
+            case "token_refresh_margin": settings.tokenRefreshMargin = try number(0...3000)
+            case "request_timeout": settings.requestTimeout = try number(1...600)
+            case "log_level":
+                guard let level = LogLevel(name: value) else { throw fail("log_level must be one of error, warning, notice, info, debug") }
+                settings.logLevel = level
+            case "token_socket_group": settings.tokenSocketGroup = value
+            default: break
+            }
+        }
+        return settings
+    }
+}
+
+extension Double {
+    /// `0.1`, `3000` — the shortest form, for messages.
+    var formatted: String { self == rounded() ? String(Int(self)) : String(self) }
+}
+
+extension StringProtocol {
+    func trimmingSpaces() -> String {
+        var scalars = Substring(self).unicodeScalars[...]
+        while let first = scalars.first, first == " " || first == "\t" || first == "\r" { scalars.removeFirst() }
+        while let last = scalars.last, last == " " || last == "\t" || last == "\r" { scalars.removeLast() }
+        return String(String.UnicodeScalarView(scalars))
+    }
+}

@@ -1,0 +1,61 @@
+import JSON
+public import Platform
+
+/// Reads and writes `StoredState` in the state directory as `state.<generation>.json`.
+///
+/// Every save writes a new generation with the durable-replace recipe and then removes the ones
+/// older than its predecessor; two generations are always on disk, so a corrupt newest file
+/// (bad media, a bug) falls back to the one before it instead of losing the identity (design.md §9).
+public final class StateStore: Sendable {
+    public let directory: StateDirectory
+
+    public init(directory: StateDirectory) {
+        self.directory = directory
+    }
+
+    public struct Loaded: Sendable {
+        public var state: StoredState
+        /// Newer generations that could not be read, with the reason: reported, not fatal.
+        public var skipped: [String]
+    }
+
+    static func generation(of name: String) -> Int? {
+        guard name.hasPrefix("state."), name.hasSuffix(".json") else { return nil }
+        return Int(name.dropFirst("state.".count).dropLast(".json".count))
+    }
+
+    /// The newest readable generation, or an empty state. Throws only for insecure files or
+    /// directory errors: those need the operator.
+    public func load() throws(StorageError) -> Loaded {
+        let generations = directory.names().compactMap { name in Self.generation(of: name).map { ($0, name) } }.sorted { $0.0 > $1.0 }
+        var skipped = [String]()
+        for (_, name) in generations {
+            guard let bytes = try directory.read(name) else { continue }
+            do {
+                let json = try JSONValue.parse(bytes)
+                do {
+                    return Loaded(state: try StoredState(json: json), skipped: skipped)
+                } catch {
+                    skipped.append("\(directory.pathOf(name)): \(error.description)")
+                }
+            } catch {
+                skipped.append("\(directory.pathOf(name)): not valid JSON (\(error.description))")
+            }
+        }
+        return Loaded(state: StoredState(), skipped: skipped)
+    }
+
+    /// Writes `state` as the next generation; returns it with its generation number set. Only
+    /// when this returns has the state become durable.
+    @discardableResult
+    public func save(_ state: StoredState) throws(SystemError) -> StoredState {
+        var next = state
+        let existing = directory.names().compactMap(Self.generation(of:))
+        next.generation = max(state.generation, existing.max() ?? 0) + 1
+        try directory.replace("state.\(next.generation).json", with: Array(next.json.serialized.utf8))
+        for old in existing where old < next.generation - 1 {
+            try? directory.remove("state.\(old).json")
+        }
+        return next
+    }
+}

@@ -1,0 +1,152 @@
+import Glibc
+
+/// Why a state file or directory may not be used; `fix` is the exact command for the operator.
+public struct InsecurePermissions: Error, Equatable, Sendable, CustomStringConvertible {
+    public let path: String
+    public let problem: String
+    public let fix: String
+
+    public var description: String { "\(path): \(problem); fix: \(fix)" }
+}
+
+public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
+    case system(SystemError)
+    case insecure(InsecurePermissions)
+
+    public var description: String {
+        switch self {
+        case .system(let error): return error.description
+        case .insecure(let problem): return problem.description
+        }
+    }
+}
+
+/// The daemon's private directory (0700) and its files (0600), written with the durable-replace
+/// recipe of design.md §9.
+///
+/// Like sshd with its host keys, it refuses files that others can read or that belong to another
+/// user, instead of silently "fixing" them: a wrong mode is a sign that something else is wrong.
+public final class StateDirectory: @unchecked Sendable {
+    public let path: String
+    private let fd: Int32
+
+    /// Opens (creating with 0700 when missing) and checks the directory.
+    public init(path: String, create: Bool = true) throws(StorageError) {
+        self.path = path
+        if create {
+            do { try Syscall.mkdir(path, 0o700) } catch where error.errno == EEXIST {} catch { throw .system(error) }
+        }
+        do {
+            fd = try Syscall.open(path, O_RDONLY | O_DIRECTORY)
+        } catch {
+            throw .system(error)
+        }
+        do {
+            try Self.checkOwnership(fd: fd, path: path, isDirectory: true)
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+    }
+
+    deinit { Glibc.close(fd) }
+
+    public func pathOf(_ name: String) -> String { path + "/" + name }
+
+    /// Atomically and durably replaces `name` with `bytes`:
+    /// O_EXCL 0600 temp file → write all → fsync → renameat → fsync(directory).
+    /// A failed fsync is not retried; the temp file is removed and the error surfaces, so the caller
+    /// redoes the whole replace (design.md §9).
+    public func replace(_ name: String, with bytes: [UInt8]) throws(SystemError) {
+        let temporary = ".\(name).tmp.\(getpid())"
+        let subject = pathOf(temporary)
+        let file = try Syscall.openat(fd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600, subject: subject)
+        do {
+            try bytes.withUnsafeBytes { buffer in
+                Result { () throws(SystemError) in try Syscall.writeAll(file, buffer, subject: subject) }
+            }.get()
+            try Syscall.fsync(file, subject: subject)
+            try Syscall.close(file, subject: subject)
+        } catch {
+            Glibc.close(file)
+            _ = Glibc.unlinkat(fd, temporary, 0)
+            throw error
+        }
+        do {
+            try Syscall.renameat(fd, temporary, name, subject: pathOf(name))
+        } catch {
+            _ = Glibc.unlinkat(fd, temporary, 0)
+            throw error
+        }
+        try Syscall.fsync(fd, subject: path)
+    }
+
+    /// The file's bytes, or nil when it does not exist. Refuses insecure files.
+    public func read(_ name: String, limit: Int = 1 << 20) throws(StorageError) -> [UInt8]? {
+        let subject = pathOf(name)
+        let file: Int32
+        do {
+            file = try Syscall.openat(fd, name, O_RDONLY | O_NOFOLLOW, subject: subject)
+        } catch where error.errno == ENOENT {
+            return nil
+        } catch {
+            throw .system(error)
+        }
+        defer { Glibc.close(file) }
+        try Self.checkOwnership(fd: file, path: subject, isDirectory: false)
+        do {
+            return try Syscall.readAll(file, limit: limit, subject: subject)
+        } catch {
+            throw .system(error)
+        }
+    }
+
+    public func remove(_ name: String) throws(SystemError) {
+        do {
+            try Syscall.unlinkat(fd, name, subject: pathOf(name))
+        } catch where error.errno == ENOENT {
+            return
+        }
+        try Syscall.fsync(fd, subject: path)
+    }
+
+    /// Names in the directory, without `.` and `..`.
+    public func names() -> [String] {
+        let copy = dup(fd)
+        guard copy >= 0, let directory = fdopendir(copy) else { return [] }
+        defer { closedir(directory) }
+        rewinddir(directory)
+        var result = [String]()
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { result.append(name) }
+        }
+        return result.sorted()
+    }
+
+    /// Removes temp files a crash left behind (`.name.tmp.<pid>`); returns their names.
+    @discardableResult
+    public func removeStaleTemporaryFiles() -> [String] {
+        let stale = names().filter { $0.hasPrefix(".") && $0.contains(".tmp.") }
+        for name in stale { _ = Glibc.unlinkat(fd, name, 0) }
+        return stale
+    }
+
+    private static func checkOwnership(fd: Int32, path: String, isDirectory: Bool) throws(StorageError) {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .system(SystemError("fstat", path)) }
+        let owner = geteuid()
+        if info.st_uid != owner {
+            let fix = "chown \(owner) \(path)   (or run hubagent as the user that owns it)"
+            throw .insecure(InsecurePermissions(path: path, problem: "owned by uid \(info.st_uid), not by uid \(owner) that runs hubagent", fix: fix))
+        }
+        let permissions = info.st_mode & 0o777
+        if permissions & 0o077 != 0 {
+            let wanted = isDirectory ? "700" : "600"
+            let problem = "mode \(String(permissions, radix: 8)) lets other users read \(isDirectory ? "the credentials in it" : "a credential")"
+            throw .insecure(InsecurePermissions(path: path, problem: problem, fix: "chmod \(wanted) \(path)"))
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Glibc
+import Synchronization
+
+/// The one place hubagent's file-system system calls go through.
+///
+/// Each wrapper retries `EINTR` and consults the fault injector first, so tests can make any call
+/// fail at any position (design.md §9; the same idea as `strace -e inject=`).
+public enum Syscall {
+    public enum Name: String, Sendable, CaseIterable {
+        case open, write, fsync, rename, unlink, close, read, mkdir
+    }
+
+    /// Returns an errno to fail the call with, or nil to let it run. Tests only.
+    public typealias FaultInjector = @Sendable (Name) -> Int32?
+
+    private static let injector = Mutex<FaultInjector?>(nil)
+
+    public static func setFaultInjector(_ newValue: FaultInjector?) {
+        injector.withLock { $0 = newValue }
+    }
+
+    @inline(__always)
+    private static func injected(_ name: Name) -> Int32? {
+        injector.withLock { $0 }?(name)
+    }
+
+    /// Runs `body` until it does not fail with EINTR; returns its result or throws `SystemError`.
+    private static func retrying<T: BinaryInteger>(_ name: Name, _ call: String, _ subject: String, _ body: () -> T) throws(SystemError) -> T {
+        if let code = injected(name) { throw SystemError(call, subject, errno: code) }
+        while true {
+            let result = body()
+            if result >= 0 { return result }
+            let code = errno
+            if code != EINTR { throw SystemError(call, subject, errno: code) }
+        }
+    }
+
+    /// The corresponding C function is `open`.
+    public static func open(_ path: String, _ flags: Int32, _ mode: UInt32 = 0) throws(SystemError) -> Int32 {
+        try retrying(.open, "open", path) { Glibc.open(path, flags | O_CLOEXEC, mode) }
+    }
+
+    /// The corresponding C function is `openat`.
+    public static func openat(_ directory: Int32, _ name: String, _ flags: Int32, _ mode: UInt32 = 0, subject: String) throws(SystemError) -> Int32 {
+        try retrying(.open, "openat", subject) { Glibc.openat(directory, name, flags | O_CLOEXEC, mode) }
+    }
+
+    /// Writes all of `bytes`, looping on short writes. The corresponding C function is `write`.
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, subject: String) throws(SystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = try retrying(.write, "write", subject) { Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset) }
+            offset += written
+        }
+    }
+
+    /// Reads to end of file, refusing more than `limit` bytes. The corresponding C function is `read`.
+    public static func readAll(_ fd: Int32, limit: Int, subject: String) throws(SystemError) -> [UInt8] {
+        var result = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        let capacity = chunk.count
+        while true {
+            let count = try chunk.withUnsafeMutableBytes { buffer in
+                Result { () throws(SystemError) -> Int in
+                    try retrying(.read, "read", subject) { Glibc.read(fd, buffer.baseAddress, capacity) }
+                }
+            }.get()
+            if count == 0 { return result }
+            result.append(contentsOf: chunk[0..<count])
+            if result.count > limit { throw SystemError("read", subject, errno: EFBIG) }
+        }
+    }
+
+    /// Never retried after a failure (design.md §9, "fsyncgate"): the caller redoes the whole
+    /// replace. The corresponding C function is `fsync`.
+    public static func fsync(_ fd: Int32, subject: String) throws(SystemError) {
+        if let code = injected(.fsync) { throw SystemError("fsync", subject, errno: code) }
+        while Glibc.fsync(fd) != 0 {
+            let code = errno
+            if code != EINTR { throw SystemError("fsync", subject, errno: code) }
+        }
+    }
+
+    /// The corresponding C function is `renameat`.
+    public static func renameat(_ directory: Int32, _ from: String, _ to: String, subject: String) throws(SystemError) {
+        _ = try retrying(.rename, "renameat", subject) { Glibc.renameat(directory, from, directory, to) }
+    }
+
+    /// The corresponding C function is `unlinkat`.
+    public static func unlinkat(_ directory: Int32, _ name: String, subject: String) throws(SystemError) {
+        _ = try retrying(.unlink, "unlinkat", subject) { Glibc.unlinkat(directory, name, 0) }
+    }
+
+    /// The corresponding C function is `mkdir`.
+    public static func mkdir(_ path: String, _ mode: UInt32) throws(SystemError) {
+        _ = try retrying(.mkdir, "mkdir", path) { Glibc.mkdir(path, mode) }
+    }
+
+    /// Close errors are reported but the descriptor is gone either way (never retried on Linux).
+    /// The corresponding C function is `close`.
+    public static func close(_ fd: Int32, subject: String) throws(SystemError) {
+        if let code = injected(.close) { Glibc.close(fd); throw SystemError("close", subject, errno: code) }
+        if Glibc.close(fd) != 0 && errno != EINTR { throw SystemError("close", subject) }
+    }
+}

@@ -1,0 +1,30 @@
+import Platform
+
+/// The server clock from response headers, and `Retry-After`.
+enum HTTPDate {
+    /// `Server-Time` (epoch seconds, protocol.md §6.3) when present, else `Date` (RFC 9110 §6.6.1).
+    static func serverTime(_ headers: [String: String]) -> Double? {
+        if let value = headers["server-time"], let seconds = Double(value.trimmingASCIISpaces()), seconds > 0 { return seconds }
+        return headers["date"].flatMap(parseIMFFixdate)
+    }
+
+    /// Seconds to wait: delta-seconds, or an HTTP-date relative to nothing we know, so only the
+    /// delta form is honoured and a date is read as "a while" (60 s).
+    static func retryAfter(_ value: String) -> Double? {
+        let trimmed = value.trimmingASCIISpaces()
+        if let seconds = Double(trimmed), seconds >= 0 { return min(seconds, 3600) }
+        return parseIMFFixdate(trimmed) != nil ? 60 : nil
+    }
+
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// `Sun, 06 Nov 1994 08:49:37 GMT` → epoch seconds.
+    static func parseIMFFixdate(_ text: String) -> Double? {
+        let parts = text.split(separator: " ")
+        guard parts.count == 6, parts[5] == "GMT",
+              let day = Int(parts[1]), let month = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]) else { return nil }
+        let clock = parts[4].split(separator: ":").compactMap { Int($0) }
+        guard clock.count == 3, (1...31).contains(day), (0..<24).contains(clock[0]), (0..<60).contains(clock[1]), (0..<61).contains(clock[2]) else { return nil }
+        return Double(UTCCalendar.daysSinceEpoch(year: year, month: month + 1, day: day) * 86400 + clock[0] * 3600 + clock[1] * 60 + clock[2])
+    }
+}

@@ -1,0 +1,75 @@
+import Crypto
+import JSON
+
+/// The registration the server returns from `POST /register` (201) and `PUT /register/{id}`
+/// (200): protocol.md §4, §5.
+public struct ClientIdentifier: Equatable, Sendable {
+    public var clientID: String
+    /// SHARED_SECRET only. The HMAC key is the UTF-8 bytes of this string (protocol.md §4).
+    public var clientSecret: String?
+    /// Epoch seconds, server clock. Present for both profiles (protocol.md §4).
+    public var clientSecretExpiresAt: Int64?
+    public var registrationAccessToken: String
+    /// Absolute; used verbatim for rotation (protocol.md §4).
+    public var registrationClientURI: String
+
+    public init(clientID: String, clientSecret: String?, clientSecretExpiresAt: Int64?, registrationAccessToken: String, registrationClientURI: String) {
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.clientSecretExpiresAt = clientSecretExpiresAt
+        self.registrationAccessToken = registrationAccessToken
+        self.registrationClientURI = registrationClientURI
+    }
+
+    init(json: JSONValue, requireSecret: Bool) throws(SouthgateResponseError) {
+        guard case .object = json else { throw .init("body is not a JSON object") }
+        func string(_ key: String) throws(SouthgateResponseError) -> String {
+            guard let value = json[key]?.stringValue, !value.isEmpty else { throw .init("field \(key) is missing") }
+            return value
+        }
+        clientID = try string("client_id")
+        registrationAccessToken = try string("registration_access_token")
+        registrationClientURI = try string("registration_client_uri")
+        clientSecret = json["client_secret"]?.stringValue
+        if requireSecret && (clientSecret ?? "").isEmpty { throw .init("field client_secret is missing") }
+        clientSecretExpiresAt = json["client_secret_expires_at"]?.numberValue.map { Int64($0) }
+        guard registrationClientURI.hasPrefix("https://") else { throw .init("registration_client_uri is not an https URL") }
+    }
+}
+
+/// `POST /oauth/token` answer (protocol.md §6.3).
+public struct AccessTokenGrant: Equatable, Sendable {
+    public var accessToken: String
+    /// Seconds; 3600 on the real service.
+    public var expiresIn: Int64
+
+    init(json: JSONValue) throws(SouthgateResponseError) {
+        guard let token = json["access_token"]?.stringValue, !token.isEmpty else { throw .init("field access_token is missing") }
+        accessToken = token
+        guard let expiresIn = json["expires_in"]?.int64Value, expiresIn > 0 else { throw .init("field expires_in is missing or not a positive integer") }
+        self.expiresIn = expiresIn
+    }
+
+    public init(accessToken: String, expiresIn: Int64) {
+        self.accessToken = accessToken
+        self.expiresIn = expiresIn
+    }
+}
+
+extension JWK {
+    /// `{"keys":[{e,n,kty,kid}]}`, members in MCL's order (protocol.md §4).
+    var jwksJSON: JSONValue {
+        .object([("keys", .array([.object([("e", .string(e)), ("n", .string(n)), ("kty", .string(kty)), ("kid", .string(kid))])]))])
+    }
+}
+
+/// A successful call's value plus what the agent learns from every response: the server clock.
+public struct Exchange<Value: Sendable>: Sendable {
+    public var value: Value
+    public var serverTime: Double?
+}
+
+struct SouthgateResponseError: Error {
+    let detail: String
+    init(_ detail: String) { self.detail = detail }
+}

@@ -1,0 +1,77 @@
+import Agent
+import Platform
+
+/// Subcommand dispatch and the help texts. Parsing is by hand: hubagent has no package dependencies.
+enum Command {
+    static let overview = """
+        hubagent \(HubAgentVersion.string): keeps this gateway connected to Insights Hub.
+
+        Usage: hubagent <command> [options]
+
+        Commands:
+          run                run the agent in the foreground (what systemd starts)
+          version            print the version
+          help [command]     show help for a command
+
+        Run `hubagent help <command>` for details.
+        """
+
+    static let helpTexts: [String: String] = [
+        "run": RunCommand.help,
+        "version": """
+            Usage: hubagent version
+
+            Prints the version of hubagent and exits.
+            """,
+        "help": """
+            Usage: hubagent help [command]
+
+            Prints an overview, or the help text of one command.
+            """,
+    ]
+
+    static func dispatch(_ arguments: [String]) -> Int32 {
+        guard let command = arguments.first else {
+            Output.error(overview)
+            return ExitCode.usage
+        }
+        let rest = Array(arguments.dropFirst())
+        if rest.contains("--help") || rest.contains("-h"), let text = helpTexts[command] {
+            Output.line(text)
+            return ExitCode.ok
+        }
+        switch command {
+        case "--help", "-h":
+            Output.line(overview)
+            return ExitCode.ok
+        case "help":
+            return help(rest)
+        case "run":
+            return RunCommand.main(rest)
+        case "version", "--version":
+            Output.line("hubagent \(HubAgentVersion.string)")
+            return ExitCode.ok
+        default:
+            Output.error("hubagent: unknown command '\(command)'; run `hubagent --help` for the list")
+            return ExitCode.usage
+        }
+    }
+
+    private static func help(_ arguments: [String]) -> Int32 {
+        guard let topic = arguments.first else {
+            Output.line(overview)
+            return ExitCode.ok
+        }
+        guard let text = helpTexts[topic] else {
+            Output.error("hubagent: no help for '\(topic)'; commands: \(helpTexts.keys.sorted().joined(separator: ", "))")
+            return ExitCode.usage
+        }
+        Output.line(text)
+        return ExitCode.ok
+    }
+}
+
+enum Output {
+    static func line(_ text: String) { FileOutput.write(fd: 1, text + "\n") }
+    static func error(_ text: String) { FileOutput.write(fd: 2, text + "\n") }
+}

@@ -1,0 +1,42 @@
+/// Hand-written option parsing: `--name value` and `--name=value`, flags without values.
+struct Options {
+    var values: [String: String] = [:]
+    var flags: Set<String> = []
+    var positional: [String] = []
+
+    struct UsageError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// `valued` options take an argument; `switches` do not.
+    init(_ arguments: [String], valued: Set<String>, switches: Set<String>) throws(UsageError) {
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            guard argument.hasPrefix("--") else {
+                positional.append(argument)
+                continue
+            }
+            var name = String(argument.dropFirst(2))
+            var inlineValue: String?
+            if let equals = name.firstIndex(of: "=") {
+                inlineValue = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            }
+            if switches.contains(name), inlineValue == nil {
+                flags.insert(name)
+            } else if valued.contains(name) {
+                if let inlineValue {
+                    values[name] = inlineValue
+                } else {
+                    guard index < arguments.count else { throw UsageError(description: "option --\(name) needs a value") }
+                    values[name] = arguments[index]
+                    index += 1
+                }
+            } else {
+                throw UsageError(description: "unknown option --\(name)")
+            }
+        }
+    }
+}

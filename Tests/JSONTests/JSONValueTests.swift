@@ -1,0 +1,56 @@
+import XCTest
+@testable import JSON
+
+final class JSONValueTests: XCTestCase {
+    /// GIVEN a document with every kind of value WHEN parsed and serialized THEN it round-trips, member order kept.
+    func testRoundTripKeepsMemberOrder() throws {
+        let text = #"{"z":1,"a":[true,false,null],"s":"é\n\"\u0001","n":-1.5,"o":{}}"#
+        let value = try JSONValue.parse(text)
+        XCTAssertEqual(value["z"]?.int64Value, 1)
+        XCTAssertEqual(value["s"]?.stringValue, "é\n\"\u{01}")
+        XCTAssertEqual(value["n"]?.numberValue, -1.5)
+        XCTAssertEqual(value.serialized, #"{"z":1,"a":[true,false,null],"s":"é\n\"\u0001","n":-1.5,"o":{}}"#)
+        XCTAssertEqual(try JSONValue.parse(value.serialized), value)
+    }
+
+    /// GIVEN a surrogate-pair escape WHEN parsed THEN it becomes the one scalar.
+    func testSurrogatePairs() throws {
+        XCTAssertEqual(try JSONValue.parse(#""\ud83d\ude00""#).stringValue, "😀")
+    }
+
+    /// GIVEN broken documents WHEN parsed THEN the error names line, column and the problem.
+    func testErrorsCarryLineAndColumn() {
+        let cases: [(String, Int, Int, String)] = [
+            ("{\n  \"a\": 1,\n  \"b\": x\n}", 3, 8, "unexpected character 'x'"),
+            ("{\"a\": 1", 1, 8, "a '}' is missing"),
+            ("[1, 2,]", 1, 7, "unexpected character ']'"),
+            ("{\"a\" 1}", 1, 6, "expected ':'"),
+            ("\"abc", 1, 1, "unterminated string"),
+            ("01", 1, 1, "leading zeros"),
+            ("{} {}", 1, 4, "after the end"),
+            ("{'a': 1}", 1, 2, "double quotes"),
+        ]
+        for (text, line, column, message) in cases {
+            XCTAssertThrowsError(try JSONValue.parse(text), text) { error in
+                guard let error = error as? JSONSyntaxError else { return XCTFail("\(error)") }
+                XCTAssertEqual(error.line, line, text)
+                XCTAssertEqual(error.column, column, text)
+                XCTAssertTrue(error.message.contains(message), "\(text): \(error.message)")
+            }
+        }
+    }
+
+    /// GIVEN hostile nesting WHEN parsed THEN a clean error, not a stack overflow.
+    func testDepthLimit() {
+        let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        XCTAssertThrowsError(try JSONValue.parse(deep))
+        let fine = String(repeating: "[", count: 60) + String(repeating: "]", count: 60)
+        XCTAssertNoThrow(try JSONValue.parse(fine))
+    }
+
+    /// GIVEN integers and non-integers WHEN read as Int64 THEN only exact integers convert.
+    func testInt64Value() throws {
+        XCTAssertEqual(try JSONValue.parse("1700000000").int64Value, 1_700_000_000)
+        XCTAssertNil(try JSONValue.parse("1.5").int64Value)
+    }
+}
