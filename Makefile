@@ -6,13 +6,14 @@ SWIFT   ?= swift
 PYTHON  ?= python3
 PREFIX  ?= /usr/local
 DESTDIR ?=
+UNITDIR ?= /lib/systemd/system
 
 RELEASE_FLAGS = -c release --static-swift-stdlib
 BIN           = .build/release/hubagent
 
-APT_PACKAGES  = libssl-dev libsystemd-dev libcurl4-openssl-dev pkg-config strace
+APT_PACKAGES  = libssl-dev libsystemd-dev libcurl4-openssl-dev pkg-config strace systemd-container debootstrap
 
-.PHONY: all deps build release unit-test emulator-test system-test test demo clean
+.PHONY: all deps build release unit-test emulator-test system-test test demo install clean
 
 all: release
 
@@ -46,11 +47,19 @@ system-test: release
 	HUBAGENT_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q Tests/System
 
 ## Every test: Swift unit tests, the emulator's own tests, the system scenarios.
-test: unit-test
+test: unit-test emulator-test system-test
 
 ## A demo: the emulator on loopback and an agent onboarding against it.
 demo: release
 	$(PYTHON) Tests/Demo/demo.py --hubagent $(abspath $(BIN))
+
+## The stripped static binary, the unit and the example files, under $(DESTDIR)$(PREFIX).
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/doc/hubagent/examples
+	install -m 0755 -s $(BIN) $(DESTDIR)$(PREFIX)/bin/hubagent
+	sed 's|^ExecStart=/usr/bin/hubagent|ExecStart=$(PREFIX)/bin/hubagent|' systemd/hubagent.service > $(DESTDIR)$(UNITDIR)/hubagent.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/hubagent.service
+	install -m 0644 etc/hubagent.conf etc/boarding.json.example $(DESTDIR)$(PREFIX)/share/doc/hubagent/examples/
 
 clean:
 	rm -rf .build .build-*

@@ -21,7 +21,7 @@ var targets: [Target] = [
     // Glibc-facing building blocks: file descriptors, durable writes, clock, logging, signals.
     .target(name: "Platform"),
     // The only importer of COpenSSL: keys, MACs, digests, JWS.
-    .target(name: "Crypto", dependencies: ["COpenSSL"]),
+    .target(name: "Crypto", dependencies: ["COpenSSL", "JSON"]),
     // The Agent Management API over libcurl.
     .target(name: "Southgate", dependencies: ["CCurl", "Crypto", "JSON", "Platform"]),
     // Boarding, credential store, data sources, the lifecycle state machine and its driver.

@@ -2,6 +2,7 @@ public import Dispatch
 import Crypto
 import Glibc
 public import Platform
+import Synchronization
 public import Southgate
 
 /// Runs the `Lifecycle` for real: one serial work queue owns the state and the single timer;
@@ -28,7 +29,9 @@ public final class AgentDaemon: @unchecked Sendable {
     private let effects = DispatchQueue(label: "hubagent.effects")
     private let configuration: Configuration
     private let logger: Logger
-    private let transport: any Transport
+    /// Replaced on reload; read by effects on the other queue.
+    private let transport: Mutex<any Transport>
+    private let transportIsInjected: Bool
     /// Only touched on `work`.
     public private(set) var lifecycle: Lifecycle
     private var timer: (any DispatchSourceTimer)?
@@ -40,7 +43,8 @@ public final class AgentDaemon: @unchecked Sendable {
     public init(configuration: Configuration, logger: Logger, transport: (any Transport)? = nil) {
         self.configuration = configuration
         self.logger = logger
-        self.transport = transport ?? CurlTransport(options: configuration.transportOptions)
+        self.transport = Mutex(transport ?? CurlTransport(options: configuration.transportOptions))
+        transportIsInjected = transport != nil
         lifecycle = Lifecycle(policy: configuration.policy)
     }
 
@@ -64,6 +68,23 @@ public final class AgentDaemon: @unchecked Sendable {
                 logger.warning("not watching \(configuration.boardingSource.directory) for a new boarding file (\(error)); send SIGHUP after changing it")
             }
         }
+    }
+
+    /// The status line now (on `work`).
+    public var statusLine: String {
+        dispatchPrecondition(condition: .onQueue(work))
+        return lifecycle.statusLine(now: configuration.clock.now())
+    }
+
+    /// Applies reloaded settings (on `work`): the schedule at once, the transport from the next
+    /// request on.
+    public func apply(policy: LifecyclePolicy, transportOptions: TransportOptions) {
+        dispatchPrecondition(condition: .onQueue(work))
+        lifecycle.policy = policy
+        if !transportIsInjected {
+            transport.withLock { $0 = CurlTransport(options: transportOptions) }
+        }
+        handle(.wakeUp)
     }
 
     /// Reads the boarding file again (SIGHUP, inotify).
@@ -109,6 +130,11 @@ public final class AgentDaemon: @unchecked Sendable {
             }
         case let .fetchToken(identity, offset):
             run { [self] in .tokenFetched(fetchToken(identity, clockOffset: offset)) }
+        case .prepareKey(let stored):
+            run { [self] in
+                let (state, outcome) = prepareKey(stored)
+                return .keyPrepared(stored: state, outcome: outcome)
+            }
         }
     }
 
@@ -135,7 +161,7 @@ public final class AgentDaemon: @unchecked Sendable {
     // MARK: Effects (on the effects queue)
 
     private func client(_ baseURL: String) -> SouthgateClient {
-        SouthgateClient(baseURL: baseURL, transport: transport)
+        SouthgateClient(baseURL: baseURL, transport: transport.withLock { $0 })
     }
 
     private func save(_ state: StoredState, attempts: Int = 3) -> Result<StoredState, Lifecycle.Failure> {
@@ -278,6 +304,19 @@ public final class AgentDaemon: @unchecked Sendable {
             // Not stored, so not used: the rotation is repeated later with the same RAT, which
             // the server still accepts.
             return (state, .failure(failure))
+        }
+    }
+
+    private func prepareKey(_ stored: StoredState) -> (StoredState, Result<Void, Lifecycle.Failure>) {
+        var state = stored
+        do {
+            state.identity?.pendingKeyPEM = Secret(try RSAPrivateKey.generate(bits: 3072).pkcs8PEM().text)
+        } catch {
+            return (stored, .failure(.crypto("\(error)")))
+        }
+        switch save(state) {
+        case .success(let saved): return (saved, .success(()))
+        case .failure(let failure): return (stored, .failure(failure))
         }
     }
 

@@ -153,6 +153,8 @@ public enum ISO8601 {
         }
         guard index == chars.count else { return nil }
         let days = UTCCalendar.daysSinceEpoch(year: year, month: month, day: day)
+        // 2019-02-31 is not a date, not 3 March.
+        guard UTCCalendar.civil(fromDays: days) == (year, month, day) else { return nil }
         return Double(days * 86400 + hour * 3600 + minute * 60 + second - offset) + fraction
     }
 }

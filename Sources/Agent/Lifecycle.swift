@@ -16,6 +16,7 @@ public struct Lifecycle: Sendable {
         case register(fingerprint: String)
         case rotate(RegistrationChoice)
         case token
+        case prepareKey
     }
 
     /// Why a driver operation did not complete.
@@ -65,6 +66,8 @@ public struct Lifecycle: Sendable {
         case registered(stored: StoredState, outcome: Result<Double?, Failure>)
         case rotated(stored: StoredState, using: RegistrationChoice, outcome: Result<Double?, Failure>)
         case tokenFetched(Result<TokenGrant, Failure>)
+        /// The driver finished `.prepareKey`; `stored` is what is now on disk.
+        case keyPrepared(stored: StoredState, outcome: Result<Void, Failure>)
     }
 
     public enum Action: Equatable, Sendable {
@@ -74,6 +77,10 @@ public struct Lifecycle: Sendable {
         /// Rotate with the chosen RAT: store the in-progress rotation (and pending key) first,
         /// then `PUT`, then store the new identity; report `.rotated`.
         case rotate(RegistrationChoice, StoredState)
+        /// RSA_3072: generate the next rotation's key and store it as pending, in idle time, so
+        /// that the rotation itself is a single request however slow key generation is on this
+        /// gateway; report `.keyPrepared`.
+        case prepareKey(StoredState)
         /// Request an access token with the current credentials, assertion times on the server
         /// clock (local time + offset); report `.tokenFetched`.
         case fetchToken(Identity, clockOffset: Double)
@@ -89,7 +96,8 @@ public struct Lifecycle: Sendable {
 
     // MARK: State
 
-    public let policy: LifecyclePolicy
+    /// Replaced on reload; takes effect at the next decision.
+    public var policy: LifecyclePolicy
     public private(set) var stored = StoredState()
     public private(set) var boarding: BoardingConfiguration?
     /// Why the boarding file cannot be used, for status and `check`.
@@ -121,7 +129,7 @@ public struct Lifecycle: Sendable {
         switch inFlight {
         case .register?: return .onboarding
         case .rotate?: return .rotating
-        case .token?, nil: break
+        case .token?, .prepareKey?, nil: break
         }
         if reboardingReason != nil { return .needsReboarding }
         return stored.identity == nil ? .waitingForBoarding : .onboarded
@@ -152,8 +160,9 @@ public struct Lifecycle: Sendable {
             break
         case let .registered(state, outcome):
             stored = state
+            let sent: String? = if case .register(let fingerprint)? = inFlight { fingerprint } else { nil }
             inFlight = nil
-            actions += registered(outcome, now: now, jitter: jitter)
+            actions += registered(outcome, fingerprint: sent, now: now, jitter: jitter)
         case let .rotated(state, choice, outcome):
             stored = state
             inFlight = nil
@@ -161,6 +170,10 @@ public struct Lifecycle: Sendable {
         case .tokenFetched(let outcome):
             inFlight = nil
             actions += tokenFetched(outcome, now: now, jitter: jitter)
+        case let .keyPrepared(state, outcome):
+            stored = state
+            inFlight = nil
+            if case .failure(let failure) = outcome { actions += failed(failure, doing: "key generation", now: now, jitter: jitter) }
         }
         return actions + decide(now: now)
     }
@@ -176,10 +189,10 @@ public struct Lifecycle: Sendable {
             boardingProblem = error.description
             return [.log(.error, error.description)]
         case .success(let configuration)?:
-            let isNew = configuration.fingerprint != boarding?.fingerprint
+            // The same file read again (SIGHUP, a `touch`) changes nothing, its problem included.
+            guard configuration.fingerprint != boarding?.fingerprint else { return [] }
             boarding = configuration
             boardingProblem = nil
-            guard isNew else { return [] }
             if configuration.fingerprint == stored.identity?.boardingFingerprint {
                 return [.log(.debug, "boarding file unchanged: this identity was onboarded from it")]
             }
@@ -191,7 +204,8 @@ public struct Lifecycle: Sendable {
         }
     }
 
-    private mutating func registered(_ outcome: Result<Double?, Failure>, now: Double, jitter: Double) -> [Action] {
+    /// `fingerprint` is the boarding file that was sent, which need not be the one read last.
+    private mutating func registered(_ outcome: Result<Double?, Failure>, fingerprint: String?, now: Double, jitter: Double) -> [Action] {
         switch outcome {
         case .success(let serverTime):
             observe(serverTime: serverTime, now: now)
@@ -206,7 +220,7 @@ public struct Lifecycle: Sendable {
         case .failure(let failure):
             if case .southgate(let error) = failure {
                 observe(serverTime: error.serverTime, now: now)
-                if error.kind == .unauthorized || error.kind == .badRequest, let fingerprint = boarding?.fingerprint {
+                if error.kind == .unauthorized || error.kind == .badRequest, let fingerprint {
                     // Refused for good (used, expired or foreign IAT): never send it again (rule 2).
                     stored.markUsed(fingerprint)
                     stored.onboarding = nil
@@ -237,6 +251,11 @@ public struct Lifecycle: Sendable {
             if case .southgate(let error) = failure {
                 observe(serverTime: error.serverTime, now: now)
                 if error.kind == .unauthorized {
+                    // Refused because the secret ran out (the server's clock says so): that is
+                    // not an offboarding, and the operator should hear the real reason.
+                    if clockOffset != nil, let expiry = stored.identity?.current.secretExpiresAt, serverTime(now) >= expiry {
+                        return needsReboarding(Self.expiredReason(expiry), error: error.description, now: now)
+                    }
                     if choice == .current, stored.identity?.previous != nil {
                         recovery = .rotateWithPrevious
                         return [.log(.warning, "rotation refused with the current registration access token (\(error)); trying the previous one")]
@@ -308,7 +327,7 @@ public struct Lifecycle: Sendable {
         // An expired secret cannot be rotated: only a new boarding file helps (protocol.md §5.1).
         // Judged only once the server clock is known, so a wrong local clock cannot trigger it.
         if clockOffset != nil, let expiry = identity.current.secretExpiresAt, serverTime(now) >= expiry {
-            return needsReboarding("credentials expired at \(Format.time(expiry)) (the gateway was off or offline too long); drop a new boarding file into the configuration directory", error: nil, now: now)
+            return needsReboarding(Self.expiredReason(expiry), error: nil, now: now)
         }
 
         let rotationDue = identity.rotationDue(fraction: policy.rotationFraction)
@@ -316,7 +335,9 @@ public struct Lifecycle: Sendable {
             || (rotationDue.map { serverTime(now) >= $0 } ?? false) {
             let choice: RegistrationChoice = recovery == .rotateWithPrevious ? .previous : .current
             inFlight = .rotate(choice)
-            return [.rotate(choice, stored)]
+            var text = "rotating credentials"
+            if identity.rotationInProgress { text += " (resuming)" } else if let expiry = identity.current.secretExpiresAt { text += "; the secret expires at \(Format.time(expiry))" }
+            return [.log(.info, text), .rotate(choice, stored)]
         }
 
         if token == nil || now >= token!.refreshAt {
@@ -324,11 +345,20 @@ public struct Lifecycle: Sendable {
             return [.fetchToken(identity, clockOffset: clockOffset ?? 0)]
         }
 
+        if identity.profile == .rsa3072 && identity.pendingKeyPEM == nil {
+            inFlight = .prepareKey
+            return [.prepareKey(stored)]
+        }
+
         let deadlines = [token?.refreshAt, rotationDueLocal].compactMap { $0 }
         return [.wakeUp(at: deadlines.min())]
     }
 
     // MARK: Helpers
+
+    static func expiredReason(_ expiry: Double) -> String {
+        "credentials expired at \(Format.time(expiry)) (the gateway was off or offline too long); drop a new boarding file into the configuration directory"
+    }
 
     private mutating func observe(serverTime: Double?, now: Double) {
         if let serverTime { clockOffset = serverTime - now }
@@ -379,7 +409,7 @@ public struct Lifecycle: Sendable {
         }
         if phase == .onboarded || phase == .rotating {
             if let token { parts.append("token valid until \(Format.time(token.expiresAt + (clockOffset ?? 0)))") } else { parts.append("no token yet") }
-            if let due = rotationDueLocal { parts.append("secret rotates in \(Format.duration(max(0, due - now)))") }
+            if let due = rotationDueLocal { parts.append(due > now ? "secret rotates in \(Format.duration(due - now))" : "rotation due") }
         }
         if offline, let retryAt { parts.append("offline, retrying in \(Format.duration(max(0, retryAt - now)))") }
         return parts.joined(separator: "; ")

@@ -22,9 +22,10 @@ public struct Settings: Equatable, Sendable {
     public static func parse(_ text: String, file: String) throws(ConfigurationError) -> Settings {
         var settings = Settings()
         var seen = Set<String>()
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Split on the scalar: Swift reads "\r\n" as one Character, which a Character split misses.
+        for (index, rawLine) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let lineNumber = index + 1
-            let line = rawLine.trimmingSpaces()
+            let line = String(String.UnicodeScalarView(rawLine)).trimmingSpaces()
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let equals = line.firstIndex(of: "=") else {
                 throw ConfigurationError(file: file, line: lineNumber, message: "expected `key = value`, found \"\(line)\"")

@@ -1,3 +1,5 @@
+import JSON
+
 /// The self-signed JWT an agent sends to `/oauth/token` to get an access token (protocol.md §6.1,
 /// §6.2), built as MCL builds it: header `{"typ":"JWT","alg":…}` without `kid`, compact
 /// payload with claims in the order `iss,sub,aud,iat,nbf,exp,schemas,ten,jti`.
@@ -39,28 +41,23 @@ public enum ClientAssertion {
 
     /// Exactly MCL's header (protocol.md §6.2).
     static func header(for signer: JWS.Signer) -> [UInt8] {
-        Array(#"{"typ":"JWT","alg":\#(JSONString.quoted(signer.algorithm))}"#.utf8)
+        Array(JSONValue.object([("typ", .string("JWT")), ("alg", .string(signer.algorithm))]).serialized.utf8)
     }
 
     static func payload(
         clientID: String, tenant: String, issuedAt: Int64, lifetime: Int64, jti: String
     ) -> [UInt8] {
-        let members = [
-            ("iss", JSONString.quoted(clientID)),
-            ("sub", JSONString.quoted(clientID)),
-            ("aud", array(audience)),
-            ("iat", String(issuedAt)),
-            ("nbf", String(issuedAt)),
-            ("exp", String(issuedAt + lifetime)),
-            ("schemas", array(schemas)),
-            ("ten", JSONString.quoted(tenant)),
-            ("jti", JSONString.quoted(jti)),
-        ]
-        let body = members.map { "\(JSONString.quoted($0.0)):\($0.1)" }.joined(separator: ",")
-        return Array("{\(body)}".utf8)
-    }
-
-    private static func array(_ strings: [String]) -> String {
-        "[" + strings.map(JSONString.quoted).joined(separator: ",") + "]"
+        let payload = JSONValue.object([
+            ("iss", .string(clientID)),
+            ("sub", .string(clientID)),
+            ("aud", .array(audience.map(JSONValue.string))),
+            ("iat", .number(Double(issuedAt))),
+            ("nbf", .number(Double(issuedAt))),
+            ("exp", .number(Double(issuedAt + lifetime))),
+            ("schemas", .array(schemas.map(JSONValue.string))),
+            ("ten", .string(tenant)),
+            ("jti", .string(jti)),
+        ])
+        return Array(payload.serialized.utf8)
     }
 }

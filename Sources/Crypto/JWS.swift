@@ -1,4 +1,4 @@
-import FoundationEssentials
+import JSON
 
 /// JSON Web Signature in compact serialization (RFC 7515 §7.1): `header.payload.signature`.
 ///
@@ -94,11 +94,7 @@ public enum JWS {
             signingInput: Array(bytes[..<signingInputLength]))
     }
 
-    private struct Header: Decodable {
-        let alg: String
-    }
-
     static func algorithm(ofHeader header: [UInt8]) -> String? {
-        try? JSONDecoder().decode(Header.self, from: Data(header)).alg
+        (try? JSONValue.parse(header))?["alg"]?.stringValue
     }
 }

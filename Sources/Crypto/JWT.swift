@@ -1,4 +1,4 @@
-import FoundationEssentials
+import JSON
 
 /// Reading the claims of a JSON Web Token (RFC 7519) without verifying it.
 ///
@@ -7,7 +7,7 @@ import FoundationEssentials
 /// (protocol.md §3, §6.4). Nothing read here may be trusted for a security decision.
 public enum JWT {
     /// The registered and MindSphere claims we look at; every field is optional.
-    public struct Claims: Decodable, Equatable, Sendable {
+    public struct Claims: Equatable, Sendable {
         public var iss: String?
         public var sub: String?
         /// A string or an array in the wire format (protocol.md §6.2); always an array here.
@@ -40,53 +40,45 @@ public enum JWT {
             self.scope = scope
         }
 
-        private enum CodingKeys: String, CodingKey {
-            case iss, sub, aud, iat, nbf, exp, jti, ten, schemas, scope
-        }
-
-        public init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            iss = try container.decodeIfPresent(String.self, forKey: .iss)
-            sub = try container.decodeIfPresent(String.self, forKey: .sub)
-            aud = try Self.stringOrArray(container, .aud)
-            iat = try Self.numericDate(container, .iat)
-            nbf = try Self.numericDate(container, .nbf)
-            exp = try Self.numericDate(container, .exp)
-            jti = try container.decodeIfPresent(String.self, forKey: .jti)
-            ten = try container.decodeIfPresent(String.self, forKey: .ten)
-            schemas = try container.decodeIfPresent([String].self, forKey: .schemas)
-            scope = try Self.stringOrArray(container, .scope)
-        }
-
-        /// Integers as written by most issuers, doubles as MCL computes them (protocol.md §6.2).
-        private static func numericDate(
-            _ container: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys
-        ) throws -> Int64? {
-            if let integer = try? container.decodeIfPresent(Int64.self, forKey: key) { return integer }
-            guard let real = try container.decodeIfPresent(Double.self, forKey: key) else { return nil }
-            guard real.isFinite, let seconds = Int64(exactly: real.rounded(.down)) else {
-                throw DecodingError.dataCorruptedError(
-                    forKey: key, in: container, debugDescription: "not a representable NumericDate")
+        /// Reads the claims of a payload object; a claim of the wrong type is an error.
+        init(json: JSONValue) throws(CryptoError) {
+            guard case .object = json else { throw .malformedToken("the payload is not a JSON object") }
+            func string(_ key: String) throws(CryptoError) -> String? {
+                guard let value = json[key], value != .null else { return nil }
+                guard let text = value.stringValue else { throw .malformedToken("claim \(key) is not a string") }
+                return text
             }
-            return seconds
-        }
-
-        private static func stringOrArray(
-            _ container: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys
-        ) throws -> [String]? {
-            if let single = try? container.decodeIfPresent(String.self, forKey: key) { return [single] }
-            return try container.decodeIfPresent([String].self, forKey: key)
+            /// A string or an array in the wire format (protocol.md §6.2).
+            func strings(_ key: String) throws(CryptoError) -> [String]? {
+                guard let value = json[key], value != .null else { return nil }
+                if let text = value.stringValue { return [text] }
+                guard let items = value.arrayValue, items.allSatisfy({ $0.stringValue != nil }) else {
+                    throw .malformedToken("claim \(key) is neither a string nor an array of strings")
+                }
+                return items.compactMap(\.stringValue)
+            }
+            /// Integers as written by most issuers, doubles as MCL computes them (protocol.md §6.2).
+            func numericDate(_ key: String) throws(CryptoError) -> Int64? {
+                guard let value = json[key], value != .null else { return nil }
+                guard let number = value.numberValue, number.isFinite, let seconds = Int64(exactly: number.rounded(.down)) else {
+                    throw .malformedToken("claim \(key) is not a representable NumericDate")
+                }
+                return seconds
+            }
+            self.init(
+                iss: try string("iss"), sub: try string("sub"), aud: try strings("aud"), iat: try numericDate("iat"),
+                nbf: try numericDate("nbf"), exp: try numericDate("exp"), jti: try string("jti"), ten: try string("ten"),
+                schemas: try strings("schemas").map { $0 }, scope: try strings("scope"))
         }
     }
 
     /// The payload claims of `token`, which is parsed (see `JWS.parse`) but not verified.
     public static func unverifiedClaims(of token: String) throws(CryptoError) -> Claims {
         let parsed = try JWS.parse(token)
-        do {
-            return try JSONDecoder().decode(Claims.self, from: Data(parsed.payloadJSON))
-        } catch {
-            // The decoder's message can quote the payload; name only what was wrong.
-            throw .malformedToken("the payload is not a JSON object with well-typed claims")
+        guard let json = try? JSONValue.parse(parsed.payloadJSON) else {
+            // The parser's message can quote the payload; name only what was wrong.
+            throw .malformedToken("the payload is not JSON")
         }
+        return try Claims(json: json)
     }
 }

@@ -88,6 +88,8 @@ extension JSONValue {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
             case _ where scalar.value < 0x20:
                 let hex = String(scalar.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
@@ -172,7 +174,10 @@ private struct JSONParser {
     mutating func expectWord(_ word: String) throws(JSONSyntaxError) {
         let utf8 = Array(word.utf8)
         guard bytes.count - index >= utf8.count, Array(bytes[index..<index + utf8.count]) == utf8 else {
-            throw error("unexpected word; expected '\(word)' (strings need double quotes)")
+            var end = index
+            while end < bytes.count, end - index < 40, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[end] | 0x20) { end += 1 }
+            let found = String(decoding: bytes[index..<max(end, index + 1)], as: UTF8.self)
+            throw error("unexpected '\(found)'; a string needs double quotes, or write true, false or null")
         }
         index += utf8.count
     }

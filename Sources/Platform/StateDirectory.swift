@@ -66,9 +66,15 @@ public final class StateDirectory: @unchecked Sendable {
                 Result { () throws(SystemError) in try Syscall.writeAll(file, buffer, subject: subject) }
             }.get()
             try Syscall.fsync(file, subject: subject)
-            try Syscall.close(file, subject: subject)
         } catch {
             Glibc.close(file)
+            _ = Glibc.unlinkat(fd, temporary, 0)
+            throw error
+        }
+        do {
+            // The descriptor is gone even when close reports an error: never close it twice.
+            try Syscall.close(file, subject: subject)
+        } catch {
             _ = Glibc.unlinkat(fd, temporary, 0)
             throw error
         }

@@ -4,9 +4,13 @@ import Platform
 enum HTTPDate {
     /// `Server-Time` (epoch seconds, protocol.md §6.3) when present, else `Date` (RFC 9110 §6.6.1).
     static func serverTime(_ headers: [String: String]) -> Double? {
-        if let value = headers["server-time"], let seconds = Double(value.trimmingASCIISpaces()), seconds > 0 { return seconds }
-        return headers["date"].flatMap(parseIMFFixdate)
+        if let value = headers["server-time"], let seconds = Double(value.trimmingASCIISpaces()), plausible.contains(seconds) { return seconds }
+        return headers["date"].flatMap(parseIMFFixdate).flatMap { plausible.contains($0) ? $0 : nil }
     }
+
+    /// A server clock outside 2000…2999 is a broken header, not a time to steer by (an `inf` or
+    /// `1e300` would otherwise overflow every computation that follows).
+    static let plausible = 946_684_800.0...32_503_680_000.0
 
     /// Seconds to wait: delta-seconds, or an HTTP-date relative to nothing we know, so only the
     /// delta form is honoured and a date is read as "a while" (60 s).
@@ -22,7 +26,8 @@ enum HTTPDate {
     static func parseIMFFixdate(_ text: String) -> Double? {
         let parts = text.split(separator: " ")
         guard parts.count == 6, parts[5] == "GMT",
-              let day = Int(parts[1]), let month = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]) else { return nil }
+              let day = Int(parts[1]), let month = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]),
+              (1970...9999).contains(year) else { return nil }
         let clock = parts[4].split(separator: ":").compactMap { Int($0) }
         guard clock.count == 3, (1...31).contains(day), (0..<24).contains(clock[0]), (0..<60).contains(clock[1]), (0..<61).contains(clock[2]) else { return nil }
         return Double(UTCCalendar.daysSinceEpoch(year: year, month: month + 1, day: day) * 86400 + clock[0] * 3600 + clock[1] * 60 + clock[2])

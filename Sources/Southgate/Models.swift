@@ -32,7 +32,14 @@ public struct ClientIdentifier: Equatable, Sendable {
         registrationClientURI = try string("registration_client_uri")
         clientSecret = json["client_secret"]?.stringValue
         if requireSecret && (clientSecret ?? "").isEmpty { throw .init("field client_secret is missing") }
-        clientSecretExpiresAt = json["client_secret_expires_at"]?.numberValue.map { Int64($0) }
+        switch json["client_secret_expires_at"] {
+        case nil, .null?:
+            clientSecretExpiresAt = nil
+        case let value?:
+            guard let seconds = value.int64Value, seconds >= 0 else { throw .init("client_secret_expires_at is not a time in epoch seconds") }
+            // 0 means "does not expire" (RFC 7591 §3.2.1).
+            clientSecretExpiresAt = seconds == 0 ? nil : seconds
+        }
         guard registrationClientURI.hasPrefix("https://") else { throw .init("registration_client_uri is not an https URL") }
     }
 }

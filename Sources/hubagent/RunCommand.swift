@@ -20,7 +20,8 @@ enum RunCommand {
           --ca-file FILE      extra trusted CA bundle (PEM), as ca_file in hubagent.conf
           --log-level LEVEL   error, warning, notice, info (default) or debug
 
-        Signals: SIGTERM stops; SIGHUP reads the boarding file again.
+        Signals: SIGTERM stops; SIGHUP reads hubagent.conf and the boarding file again (a
+        broken new file is reported and the running settings are kept).
         Exit status: 0 stopped, 64 usage, 78 configuration error (fix it, then start again), 1 other.
         """
 
@@ -54,25 +55,26 @@ enum RunCommand {
         let environment = ProcessEnvironment.current
         let directories = Directories(options, environment: environment)
         let logger = Logger(minimum: .info)
+        let serviceManager = ServiceManager(environment: environment)
 
-        var settings = Settings()
-        let settingsPath = directories.config + "/hubagent.conf"
-        switch SettingsFile.read(settingsPath) {
-        case .success(let read?): settings = read
-        case .success(nil): break
-        case .failure(let error):
-            logger.error(error.description)
+        /// A configuration problem a restart cannot fix: say it, tell systemd, exit 78.
+        func configurationError(_ message: String, errno: Int32 = EINVAL) -> Int32 {
+            logger.error(message)
+            serviceManager.failing(errno: errno, status: "configuration error: " + message)
             return ExitCode.configuration
         }
-        if let name = options.values["log-level"] {
-            guard let level = LogLevel(name: name) else {
-                Output.error("hubagent run: --log-level must be one of error, warning, notice, info, debug")
-                return ExitCode.usage
-            }
-            settings.logLevel = level
+
+        if let name = options.values["log-level"], LogLevel(name: name) == nil {
+            Output.error("hubagent run: --log-level must be one of error, warning, notice, info, debug")
+            return ExitCode.usage
+        }
+        let settingsPath = directories.config + "/hubagent.conf"
+        let settings: Settings
+        switch loadSettings(settingsPath, options: options) {
+        case .success(let loaded): settings = loaded
+        case .failure(let error): return configurationError(error.description)
         }
         logger.level = settings.logLevel
-        if let caFile = options.values["ca-file"] { settings.caFile = caFile }
 
         let directory: StateDirectory
         let loaded: StateStore.Loaded
@@ -85,9 +87,11 @@ enum RunCommand {
             }
             loaded = try store.load()
         } catch {
+            if case .insecure = error { return configurationError("state directory: \(error)", errno: EPERM) }
+            if case .system(let failure) = error, failure.errno == EACCES || failure.errno == ENOTDIR {
+                return configurationError("state directory: \(error)", errno: failure.errno)
+            }
             logger.error("state directory: \(error)")
-            if case .insecure = error { return ExitCode.configuration }
-            if case .system(let failure) = error, failure.errno == EACCES || failure.errno == ENOTDIR { return ExitCode.configuration }
             return ExitCode.failure
         }
         for problem in loaded.skipped {
@@ -95,47 +99,127 @@ enum RunCommand {
         }
 
         let boardingSource = BoardingSource(directory: directories.config)
-        let boarding = boardingSource.read()
         if loaded.state.identity == nil {
-            switch boarding {
+            switch boardingSource.read() {
             case .failure(let error)?:
                 // Without an identity to keep running on, a broken boarding file is fatal.
-                logger.error(error.description)
-                return ExitCode.configuration
+                return configurationError(error.description)
             case .success(let configuration)?:
                 if let expiry = configuration.expiresAt, expiry <= SystemWallClock().now(), !loaded.state.hasUsed(configuration.fingerprint) {
-                    logger.error("\(boardingSource.path): the initial access token expired at \(Format.time(expiry)); download a new boarding file from Asset Manager")
-                    return ExitCode.configuration
+                    return configurationError("\(boardingSource.path): the initial access token expired at \(Format.time(expiry)); download a new boarding file from Asset Manager")
                 }
             case nil:
                 logger.notice("waiting for a boarding file at \(boardingSource.path)")
             }
         }
 
-        var policy = LifecyclePolicy()
-        policy.rotationFraction = settings.rotationFraction
-        policy.tokenRefreshMargin = settings.tokenRefreshMargin
-        let transportOptions = TransportOptions(
-            caFile: settings.caFile, proxy: settings.proxy, noProxy: settings.noProxy,
-            timeout: settings.requestTimeout, userAgent: "hubagent/\(HubAgentVersion.string)")
         let daemon = AgentDaemon(
-            configuration: .init(boardingSource: boardingSource, store: store, transportOptions: transportOptions,
-                                 policy: policy, clock: SystemWallClock()),
+            configuration: .init(boardingSource: boardingSource, store: store, transportOptions: transportOptions(settings),
+                                 policy: policy(settings), clock: SystemWallClock()),
             logger: logger)
-        daemon.onStatusChange = { status in logger.debug("status: \(status)") }
+        daemon.onStatusChange = { status in
+            serviceManager.status(status)
+            logger.debug("status: \(status)")
+        }
 
         let signals = SignalHandling()
         signals.install(SIGTERM, queue: daemon.work) {
+            serviceManager.stopping()
             logger.notice("stopping on SIGTERM")
-            exit(ExitCode.ok)
+            // _exit, not exit: atexit handlers would tear down OpenSSL under a key generation
+            // still running on the effects queue. Nothing is buffered (logs are write(2)), and
+            // whatever is in flight is crash-safe by design, so there is nothing to flush.
+            _exit(ExitCode.ok)
         }
         signals.install(SIGHUP, queue: daemon.work) {
-            logger.notice("SIGHUP: reading the boarding file again")
+            serviceManager.reloading()
+            switch loadSettings(settingsPath, options: options) {
+            case .success(let reloaded):
+                logger.level = reloaded.logLevel
+                daemon.apply(policy: policy(reloaded), transportOptions: transportOptions(reloaded))
+                logger.notice("reloaded \(settingsPath): log_level \(reloaded.logLevel.name), rotation_fraction \(reloaded.rotationFraction), request_timeout \(reloaded.requestTimeout) s")
+            case .failure(let error):
+                // A broken new file must not stop a working gateway: keep what runs, say why.
+                logger.error("\(error); keeping the running settings")
+            }
             daemon.reloadBoarding()
+            daemon.work.async { serviceManager.ready(status: daemon.statusLine) }
         }
+        let watchdog = Watchdog(serviceManager: serviceManager, queue: daemon.work, logger: logger)
+        if environment["HUBAGENT_TEST_HOOKS"] == "1" {
+            // Test-only: lets the system tests prove that systemd catches a wedged work queue.
+            signals.install(SIGUSR1, queue: daemon.work) {
+                logger.warning("test hook: watchdog pings stopped")
+                watchdog.stop()
+            }
+        }
+
         logger.notice("hubagent \(HubAgentVersion.string) starting; state in \(directories.state), configuration in \(directories.config)")
         daemon.start(with: loaded.state)
-        withExtendedLifetime((signals, daemon)) { dispatchMain() }
+        // READY once the state is loaded and the work loop runs, never after network success:
+        // boot must not wait for the cloud (design.md §5).
+        daemon.work.async {
+            serviceManager.ready(status: daemon.statusLine)
+            watchdog.start()
+        }
+        withExtendedLifetime((signals, daemon, watchdog)) { dispatchMain() }
+    }
+
+    /// hubagent.conf (optional), with the command-line flags on top.
+    static func loadSettings(_ path: String, options: Options) -> Result<Settings, ConfigurationError> {
+        var settings = Settings()
+        switch SettingsFile.read(path) {
+        case .success(let read?): settings = read
+        case .success(nil): break
+        case .failure(let error): return .failure(error)
+        }
+        if let name = options.values["log-level"], let level = LogLevel(name: name) { settings.logLevel = level }
+        if let caFile = options.values["ca-file"] { settings.caFile = caFile }
+        return .success(settings)
+    }
+
+    static func policy(_ settings: Settings) -> LifecyclePolicy {
+        var policy = LifecyclePolicy()
+        policy.rotationFraction = settings.rotationFraction
+        policy.tokenRefreshMargin = settings.tokenRefreshMargin
+        return policy
+    }
+
+    static func transportOptions(_ settings: Settings) -> TransportOptions {
+        TransportOptions(caFile: settings.caFile, proxy: settings.proxy, noProxy: settings.noProxy,
+                         timeout: settings.requestTimeout, userAgent: "hubagent/\(HubAgentVersion.string)")
+    }
+}
+
+/// Pings systemd's watchdog from the work queue, so a wedged queue stops the pings and systemd
+/// restarts the service (design.md §5).
+final class Watchdog: @unchecked Sendable {
+    private let serviceManager: ServiceManager
+    private let queue: DispatchQueue
+    private let logger: Logger
+    private var timer: (any DispatchSourceTimer)?
+
+    init(serviceManager: ServiceManager, queue: DispatchQueue, logger: Logger) {
+        self.serviceManager = serviceManager
+        self.queue = queue
+        self.logger = logger
+    }
+
+    /// On `queue`.
+    func start() {
+        guard let interval = serviceManager.watchdogInterval() else { return }
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(Int(interval * 100)))
+        timer.setEventHandler { [serviceManager] in serviceManager.watchdog() }
+        timer.resume()
+        self.timer = timer
+        serviceManager.watchdog()
+        logger.debug("watchdog: pinging every \(interval) s")
+    }
+
+    /// On `queue`.
+    func stop() {
+        timer?.cancel()
     }
 }
 

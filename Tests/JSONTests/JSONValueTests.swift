@@ -54,3 +54,20 @@ final class JSONValueTests: XCTestCase {
         XCTAssertNil(try JSONValue.parse("1.5").int64Value)
     }
 }
+
+final class JSONQuotingTests: XCTestCase {
+    /// GIVEN quotes, backslashes and control characters WHEN quoted THEN the RFC 8259 escapes.
+    func testEscapes() {
+        XCTAssertEqual(JSONValue.quoted("plain"), #""plain""#)
+        XCTAssertEqual(JSONValue.quoted(#"a"b\c"#), #""a\"b\\c""#)
+        XCTAssertEqual(JSONValue.quoted("\n\r\t\u{08}\u{0C}"), #""\n\r\t\b\f""#)
+        XCTAssertEqual(JSONValue.quoted("\u{00}\u{1F}"), #""\u0000\u001f""#)
+        XCTAssertEqual(JSONValue.quoted("/ü€"), "\"/ü€\"")
+    }
+
+    /// GIVEN every control character and non-ASCII text WHEN quoted and parsed back THEN unchanged.
+    func testRoundTrip() throws {
+        let original = String((0..<0x20).map { Character(Unicode.Scalar(UInt8($0))) }) + #"\"/ü€𝄞"#
+        XCTAssertEqual(try JSONValue.parse("[\(JSONValue.quoted(original))]"), .array([.string(original)]))
+    }
+}

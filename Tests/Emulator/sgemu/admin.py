@@ -1,0 +1,152 @@
+"""The /_admin/ API: a test tool, loopback only, admin token required. Errors use the
+management family. Admin requests are not written to the request log."""
+
+import re
+import uuid
+
+from . import boarding, dsc
+from .errors import ApiError
+from .faults import FaultError
+from .messages import Response
+from .routes import Route
+from .state import Agent, ONBOARDED, ONBOARDING, PROFILES, SHARED_SECRET, SettingsError
+
+_AGENT_ID = re.compile(r"^[A-Za-z0-9-]{1,36}$")  # ClientId maxLength 36 (protocol.md §1)
+DEFAULT_TENANT = "tenant01"
+
+
+def _agent(req, agent_id):
+    agent = req.store.get(agent_id)
+    if agent is None:
+        raise ApiError(404, "Agent %s not found." % agent_id)
+    return agent
+
+
+def _optional_string(body, name, default, limit):
+    value = body.get(name, default)
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise ApiError(400, "%s must be a non-empty string of at most %d characters."
+                       % (name, limit))
+    return value
+
+
+# --- agents --------------------------------------------------------------------------------
+
+def create_agent(req):
+    """{"profile", "name", optional "tenant", "iat_lifetime" (s, may be negative), "id"}
+    -> 201 {"id", "boarding"}; the agent is ONBOARDING (config generated, protocol.md §2)."""
+    body = req.json_object()
+    profile = body.get("profile")
+    if profile not in PROFILES:
+        raise ApiError(400, "profile must be one of " + ", ".join(PROFILES) + ".")
+    agent_id = body.get("id", uuid.uuid4().hex)
+    if not isinstance(agent_id, str) or not _AGENT_ID.match(agent_id):
+        raise ApiError(400, "id must be 1-36 characters of letters, digits and '-'.")
+    name = _optional_string(body, "name", "agent-" + agent_id[:8], 128)
+    tenant = _optional_string(body, "tenant", DEFAULT_TENANT, 36)
+    lifetime = body.get("iat_lifetime")
+    if lifetime is not None and (isinstance(lifetime, bool) or not isinstance(lifetime, int)):
+        raise ApiError(400, "iat_lifetime must be an integer number of seconds.")
+    store = req.store
+    with store.lock:
+        if agent_id in store.agents:
+            raise ApiError(409, "Agent %s already exists." % agent_id)
+        agent = Agent(id=agent_id, name=name, profile=profile, tenant=tenant, status=ONBOARDING)
+        store.agents[agent_id] = agent
+        boarding.issue_iat(req.app, agent, lifetime)
+        return Response(201, {"id": agent_id, "boarding": boarding.boarding_config(req.app, agent)})
+
+
+def list_agents(req):
+    with req.store.lock:
+        return Response(200, [{"id": a.id, "name": a.name, "profile": a.profile,
+                               "status": a.status} for a in req.store.agents.values()])
+
+
+def get_agent(req, agent_id):
+    with req.store.lock:
+        return Response(200, _agent(req, agent_id).public_view())
+
+
+def edit_configuration(req, agent_id):
+    """Stands in for an edit in the cloud UI: replaces the server copy, bumps the eTag."""
+    config = dsc.validate(req.json_object())
+    with req.store.lock:
+        agent = _agent(req, agent_id)
+        dsc.store_configuration(req.store, agent, config)
+        return Response(200, dsc.view(agent))
+
+
+def set_client_secret(req, agent_id):
+    """Replace the current client secret, so a test can send a known-answer assertion
+    (the protocol.md §6.2 vector)."""
+    secret = _optional_string(req.json_object(), "client_secret", None, 256)
+    with req.store.lock:
+        agent = _agent(req, agent_id)
+        if agent.profile != SHARED_SECRET or agent.status != ONBOARDED:
+            raise ApiError(409, "Only an onboarded SHARED_SECRET agent has a client secret.")
+        agent.client_secret = secret
+        agent.secret_history.append(secret)
+        req.store.mark_dirty()
+        return Response(200, agent.public_view())
+
+
+# --- request log, faults, settings ---------------------------------------------------------
+
+def get_requests(req):
+    since = req.query.get("since", ["0"])[0]
+    try:
+        since = int(since)
+    except ValueError:
+        raise ApiError(400, "since must be an integer.")
+    return Response(200, req.app.log.since(since))
+
+
+def clear_requests(req):
+    return Response(200, {"removed": req.app.log.clear()})
+
+
+def add_fault(req):
+    try:
+        fault = req.app.faults.add(req.json_object())
+    except FaultError as exc:
+        raise ApiError(400, str(exc))
+    return Response(201, fault.describe())
+
+
+def list_faults(req):
+    return Response(200, req.app.faults.list())
+
+
+def clear_faults(req):
+    return Response(200, {"removed": req.app.faults.clear()})
+
+
+def get_settings(req):
+    return Response(200, req.settings.as_dict())
+
+
+def change_settings(req):
+    try:
+        req.settings.update(req.json_object())
+    except SettingsError as exc:
+        raise ApiError(400, str(exc))
+    return Response(200, req.settings.as_dict())
+
+
+_ID = "(?P<agent_id>[^/]+)"
+
+ADMIN_ROUTES = [
+    Route("POST", "/_admin/agents", create_agent),
+    Route("GET", "/_admin/agents", list_agents),
+    Route("GET", "/_admin/agents/" + _ID, get_agent),
+    Route("PUT", "/_admin/agents/" + _ID + "/dataSourceConfiguration", edit_configuration),
+    Route("PUT", "/_admin/agents/" + _ID + "/client_secret", set_client_secret),
+    Route("GET", "/_admin/requests", get_requests),
+    Route("DELETE", "/_admin/requests", clear_requests),
+    Route("POST", "/_admin/faults", add_fault),
+    Route("GET", "/_admin/faults", list_faults),
+    Route("DELETE", "/_admin/faults", clear_faults),
+    Route("GET", "/_admin/settings", get_settings),
+    Route("POST", "/_admin/settings", change_settings),
+]
