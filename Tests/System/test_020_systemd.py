@@ -1,0 +1,155 @@
+"""Scenario 20: hubagent as a service of a real systemd 252 (Debian 12 under systemd-nspawn):
+start waits for READY=1, StatusText follows the lifecycle, reload applies new settings, the
+watchdog restarts a wedged daemon, a configuration error exits 78 without a restart loop, the
+state has private modes, and journal lines carry their priorities. The emulator runs on the host
+loopback, which the container shares."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from container import Container
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+UNIT = os.path.join(ROOT, "systemd", "hubagent.service")
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("systemd-nspawn") is None or shutil.which("debootstrap") is None,
+    reason="needs root, systemd-nspawn and debootstrap (make deps installs them)")
+
+TEST_DROP_IN = """[Service]
+# Test settings: a short watchdog and restart delay, and the hook that stops watchdog pings.
+WatchdogSec=3s
+RestartSec=1s
+Environment=HUBAGENT_TEST_HOOKS=1
+"""
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, binary):
+    from harness import Emulator
+    work = tmp_path_factory.mktemp("systemd")
+    emu = Emulator(str(work / "southgate"), ["--secret-lifetime", "120", "--token-lifetime", "30"]).start()
+    conf = work / "etc-hubagent"
+    conf.mkdir()
+    conf.chmod(0o755)
+    shutil.copy(emu.ca, conf / "ca.pem")
+    (conf / "hubagent.conf").write_text("ca_file = /etc/hubagent/ca.pem\n")
+    dropins = work / "hubagent.service.d"
+    dropins.mkdir()
+    (dropins / "10-test.conf").write_text(TEST_DROP_IN)
+    container = Container(str(work), binds=[(str(conf), "/etc/hubagent")],
+                          binds_ro=[(binary, "/usr/bin/hubagent"), (UNIT, "/etc/systemd/system/hubagent.service"),
+                                    (str(dropins), "/etc/systemd/system/hubagent.service.d"),
+                                    ("/etc/hosts", "/etc/hosts")]).boot()
+    container.run("systemctl", "daemon-reload")
+    yield container, emu, conf
+    container.poweroff()
+    emu.stop()
+
+
+def test_unit_is_clean_and_hardened(service):
+    container, _, _ = service
+    verify = container.run("systemd-analyze", "verify", "--man=no", "/etc/systemd/system/hubagent.service", check=False)
+    assert verify.returncode == 0 and verify.stdout + verify.stderr == "", verify.stdout + verify.stderr
+    security = container.run("systemd-analyze", "security", "--offline=true", "--threshold=15",
+                             "/etc/systemd/system/hubagent.service", check=False)
+    assert security.returncode == 0, security.stdout[-2000:]
+    score = float(security.stdout.strip().splitlines()[-1].split("exposure level for")[-1].split(":")[1].split()[0])
+    assert score <= 1.5, security.stdout[-400:]
+
+
+def test_start_returns_ready_while_waiting_for_a_boarding_file(service):
+    container, _, _ = service
+    container.run("systemctl", "start", "hubagent")
+    assert container.show("hubagent", "ActiveState") == "active"
+    assert container.show("hubagent", "SubState") == "running"
+    assert container.show("hubagent", "StatusText").startswith("waiting for a boarding file")
+
+
+def test_status_text_moves_to_onboarded(service):
+    container, emu, conf = service
+    _, boarding = emu.create_agent("RSA_3072")
+    tmp = conf / "boarding.json.new"
+    tmp.write_text(json.dumps(boarding))
+    tmp.chmod(0o644)
+    tmp.rename(conf / "boarding.json")
+    status = container.wait_show("hubagent", "StatusText", lambda s: s.startswith("onboarded; token valid until"))
+    assert "secret rotates in" in status
+
+
+def test_state_is_private(service):
+    container, _, _ = service
+    uid = container.run("stat", "-c", "%u", "/proc/%s" % container.show("hubagent", "MainPID")).stdout.strip()
+    listing = container.run("stat", "-c", "%a %u %n", "/var/lib/private/hubagent").stdout.split()
+    assert listing[:2] == ["700", uid]
+    files = container.run("sh", "-c", "stat -c '%a %u %n' /var/lib/private/hubagent/*").stdout.splitlines()
+    assert files
+    for line in files:
+        mode, owner, _ = line.split()
+        assert (mode, owner) == ("600", uid), line
+
+
+def test_reload_applies_new_settings(service):
+    container, _, conf = service
+    (conf / "hubagent.conf").write_text("ca_file = /etc/hubagent/ca.pem\nlog_level = debug\n")
+    container.run("systemctl", "reload", "hubagent")
+    assert container.show("hubagent", "ActiveState") == "active"
+    assert "reloaded /etc/hubagent/hubagent.conf: log_level debug" in container.journal("hubagent")
+    # A broken file on reload is reported and the running settings are kept.
+    (conf / "hubagent.conf").write_text("ca_file = /etc/hubagent/ca.pem\nlog_level = loud\n")
+    container.run("systemctl", "reload", "hubagent")
+    assert container.show("hubagent", "ActiveState") == "active"
+    assert "keeping the running settings" in container.journal("hubagent")
+    (conf / "hubagent.conf").write_text("ca_file = /etc/hubagent/ca.pem\n")
+
+
+def test_journal_priorities(service):
+    container, _, _ = service
+    entries = [json.loads(line) for line in container.journal("hubagent", output="json").splitlines() if line.startswith("{")]
+    by_message = {}
+    for entry in entries:
+        by_message.setdefault(entry.get("MESSAGE", ""), entry.get("PRIORITY"))
+    onboarded = [p for m, p in by_message.items() if isinstance(m, str) and m.startswith("onboarded as")]
+    refused = [p for m, p in by_message.items() if isinstance(m, str) and "keeping the running settings" in m]
+    tokens = [p for m, p in by_message.items() if isinstance(m, str) and m.startswith("access token valid until")]
+    assert onboarded == ["5"] and tokens and set(tokens) == {"6"} and refused == ["3"], by_message
+    assert not [m for m in by_message if isinstance(m, str) and (m.startswith("<") or m.startswith("notice:"))]
+
+
+def test_watchdog_restarts_a_wedged_daemon(service):
+    container, _, _ = service
+    before = container.show("hubagent", "MainPID")
+    container.run("systemctl", "kill", "-s", "SIGUSR1", "hubagent")
+    container.wait_show("hubagent", "NRestarts", lambda n: n == "1", timeout=30)
+    container.wait_show("hubagent", "ActiveState", lambda s: s == "active", timeout=30)
+    assert container.show("hubagent", "MainPID") != before
+    assert "Watchdog timeout" in container.run("journalctl", "-b", "--no-pager", check=False).stdout
+
+
+def test_configuration_error_exits_78_without_restart_loop(service):
+    container, _, conf = service
+    restarts = container.show("hubagent", "NRestarts")
+    (conf / "hubagent.conf").write_text("rotate_every = 3d\n")
+    result = container.run("systemctl", "restart", "hubagent", check=False)
+    assert result.returncode != 0
+    assert container.show("hubagent", "ActiveState") == "failed"
+    assert container.show("hubagent", "ExecMainStatus") == "78"
+    assert container.show("hubagent", "StatusErrno") == "22"
+    assert container.show("hubagent", "NRestarts") == "0" or container.show("hubagent", "NRestarts") == restarts
+    assert 'unknown setting "rotate_every"' in container.journal("hubagent")
+    (conf / "hubagent.conf").write_text("ca_file = /etc/hubagent/ca.pem\n")
+
+
+def test_stop_is_clean(service):
+    container, _, _ = service
+    container.run("systemctl", "reset-failed", "hubagent", check=False)
+    container.run("systemctl", "start", "hubagent")
+    container.wait_show("hubagent", "StatusText", lambda s: s.startswith("onboarded"))
+    container.run("systemctl", "stop", "hubagent")
+    assert container.show("hubagent", "Result") == "success"
+    assert container.show("hubagent", "ActiveState") == "inactive"
