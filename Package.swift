@@ -32,7 +32,8 @@ var targets: [Target] = [
     .testTarget(name: "JSONTests", dependencies: ["JSON"]),
     .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
     .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
-    .testTarget(name: "AgentTests", dependencies: ["Agent"]),
+    // Fixture files are read from the source tree by path, not bundled as resources.
+    .testTarget(name: "AgentTests", dependencies: ["Agent"], exclude: ["Fixtures/datasources"]),
 ]
 
 for index in targets.indices where targets[index].type != .system {

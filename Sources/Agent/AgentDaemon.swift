@@ -58,11 +58,13 @@ public final class AgentDaemon: @unchecked Sendable {
             timer.resume()
             self.timer = timer
             handle(.started(stored))
+            handle(.dataSourcesRead(readDataSources()))
             handle(.boardingRead(configuration.boardingSource.read()))
             do {
                 watcher = try DirectoryWatcher(path: configuration.boardingSource.directory, queue: work) { [weak self] names in
-                    guard names.contains(BoardingSource.fileName) else { return }
-                    self?.reloadBoarding()
+                    guard let self else { return }
+                    if names.contains(Self.dataSourcesFileName) { handle(.dataSourcesRead(readDataSources())) }
+                    if names.contains(BoardingSource.fileName) { handle(.boardingRead(configuration.boardingSource.read())) }
                 }
             } catch {
                 logger.warning("not watching \(configuration.boardingSource.directory) for a new boarding file (\(error)); send SIGHUP after changing it")
@@ -87,9 +89,21 @@ public final class AgentDaemon: @unchecked Sendable {
         handle(.wakeUp)
     }
 
-    /// Reads the boarding file again (SIGHUP, inotify).
-    public func reloadBoarding() {
-        work.async { [self] in handle(.boardingRead(configuration.boardingSource.read())) }
+    /// Reads the boarding file and the data source configuration again (SIGHUP).
+    public func reloadConfigurationFiles() {
+        work.async { [self] in
+            handle(.dataSourcesRead(readDataSources()))
+            handle(.boardingRead(configuration.boardingSource.read()))
+        }
+    }
+
+    public static let dataSourcesFileName = "datasources.yaml"
+
+    private func readDataSources() -> Result<DataSourceConfiguration, ConfigurationError>? {
+        let path = configuration.boardingSource.directory + "/" + Self.dataSourcesFileName
+        return ConfigurationFile.load(path, limit: 1 << 20) { (bytes) throws(ConfigurationError) in
+            try DataSourceConfiguration.parse(bytes, file: path)
+        }
     }
 
     // MARK: Event loop
@@ -130,6 +144,11 @@ public final class AgentDaemon: @unchecked Sendable {
             }
         case let .fetchToken(identity, offset):
             run { [self] in .tokenFetched(fetchToken(identity, clockOffset: offset)) }
+        case let .uploadDataSources(configuration, identity, token, stored):
+            run { [self] in
+                let (state, outcome) = uploadDataSources(configuration, identity: identity, accessToken: token, stored: stored)
+                return .dataSourcesUploaded(stored: state, outcome: outcome)
+            }
         case .prepareKey(let stored):
             run { [self] in
                 let (state, outcome) = prepareKey(stored)
@@ -304,6 +323,40 @@ public final class AgentDaemon: @unchecked Sendable {
             // Not stored, so not used: the rotation is repeated later with the same RAT, which
             // the server still accepts.
             return (state, .failure(failure))
+        }
+    }
+
+    /// PUT with the stored eTag; on 412 compare with the server's copy and overwrite it when it
+    /// differs, because the file is the source of truth (design.md §6).
+    private func uploadDataSources(_ dataSources: DataSourceConfiguration, identity: Identity, accessToken: Secret, stored: StoredState) -> (StoredState, Result<Void, Lifecycle.Failure>) {
+        let southgate = client(identity.baseURL)
+        let body = dataSources.canonicalJSON
+        var uploaded: StoredDataSourceConfiguration
+        do {
+            do {
+                uploaded = try southgate.putDataSourceConfiguration(agentID: identity.clientID, accessToken: accessToken.exposed,
+                                                                    body: body, ifMatch: stored.dataSourceETag(for: identity.clientID)).value
+            } catch where error.kind == .preconditionFailed {
+                let server = try southgate.dataSourceConfiguration(agentID: identity.clientID, accessToken: accessToken.exposed).value
+                if DataSourceConfiguration.fromCanonicalJSON(server.json) == dataSources {
+                    logger.info("the server's data source configuration already matches the file (eTag \(server.eTag))")
+                    uploaded = server
+                } else {
+                    logger.notice("the data source configuration was changed in Insights Hub (eTag \(server.eTag)); overwriting it with \(Self.dataSourcesFileName)")
+                    uploaded = try southgate.putDataSourceConfiguration(agentID: identity.clientID, accessToken: accessToken.exposed,
+                                                                        body: body, ifMatch: server.eTag).value
+                }
+            }
+        } catch {
+            return (stored, .failure(.southgate(error)))
+        }
+        var state = stored
+        state.dataSources = DataSourceRecord(clientID: identity.clientID, contentHash: dataSources.contentHash,
+                                             configurationID: dataSources.configurationID, eTag: uploaded.eTag,
+                                             uploadedAt: configuration.clock.now())
+        switch save(state) {
+        case .success(let saved): return (saved, .success(()))
+        case .failure(let failure): return (stored, .failure(failure))
         }
     }
 

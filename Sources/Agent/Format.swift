@@ -5,6 +5,13 @@ public enum Format {
     /// `2026-11-28T10:42:00Z`.
     public static func time(_ epoch: Double) -> String { UTCCalendar.iso8601(epoch) }
 
+    /// `30`, `0.6667`: integers without a fraction, others to four decimals.
+    public static func number(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        let scaled = (value * 10000).rounded() / 10000
+        return "\(scaled)"
+    }
+
     /// `3d 4h`, `5m 2s`, `800ms`.
     public static func duration(_ seconds: Double) -> String {
         let negative = seconds < 0

@@ -17,6 +17,7 @@ public struct Lifecycle: Sendable {
         case rotate(RegistrationChoice)
         case token
         case prepareKey
+        case uploadDataSources
     }
 
     /// Why a driver operation did not complete.
@@ -68,6 +69,10 @@ public struct Lifecycle: Sendable {
         case tokenFetched(Result<TokenGrant, Failure>)
         /// The driver finished `.prepareKey`; `stored` is what is now on disk.
         case keyPrepared(stored: StoredState, outcome: Result<Void, Failure>)
+        /// `datasources.yaml` as read now: a configuration, an error, or nil when there is none.
+        case dataSourcesRead(Result<DataSourceConfiguration, ConfigurationError>?)
+        /// The driver finished `.uploadDataSources`; `stored` is what is now on disk.
+        case dataSourcesUploaded(stored: StoredState, outcome: Result<Void, Failure>)
     }
 
     public enum Action: Equatable, Sendable {
@@ -81,6 +86,10 @@ public struct Lifecycle: Sendable {
         /// that the rotation itself is a single request however slow key generation is on this
         /// gateway; report `.keyPrepared`.
         case prepareKey(StoredState)
+        /// Upload the data source configuration with this token: PUT with `If-Match` = the
+        /// stored eTag; on 412 GET the server's copy and overwrite it if it differs (the file
+        /// is the source of truth); store the record; report `.dataSourcesUploaded`.
+        case uploadDataSources(DataSourceConfiguration, Identity, accessToken: Secret, StoredState)
         /// Request an access token with the current credentials, assertion times on the server
         /// clock (local time + offset); report `.tokenFetched`.
         case fetchToken(Identity, clockOffset: Double)
@@ -116,6 +125,12 @@ public struct Lifecycle: Sendable {
     public private(set) var lastErrorAt: Double?
     /// Where the agent is on the way back from a refused assertion (design.md §4 rule 1).
     public private(set) var recovery = Recovery.none
+    /// The data source configuration from the file, when there is a valid one.
+    public private(set) var dataSources: DataSourceConfiguration?
+    /// Why `datasources.yaml` is not in force (invalid, or refused by the server).
+    public private(set) var dataSourcesProblem: String?
+    /// The content southgate refused as invalid: not sent again until the file changes.
+    private var refusedDataSourcesHash: String?
 
     public enum Recovery: Sendable, Equatable {
         case none, clockResynced, rotateWithCurrent, rotateWithPrevious, rotated
@@ -129,7 +144,7 @@ public struct Lifecycle: Sendable {
         switch inFlight {
         case .register?: return .onboarding
         case .rotate?: return .rotating
-        case .token?, .prepareKey?, nil: break
+        case .token?, .prepareKey?, .uploadDataSources?, nil: break
         }
         if reboardingReason != nil { return .needsReboarding }
         return stored.identity == nil ? .waitingForBoarding : .onboarded
@@ -170,6 +185,12 @@ public struct Lifecycle: Sendable {
         case .tokenFetched(let outcome):
             inFlight = nil
             actions += tokenFetched(outcome, now: now, jitter: jitter)
+        case .dataSourcesRead(let result):
+            actions += dataSourcesRead(result)
+        case let .dataSourcesUploaded(state, outcome):
+            stored = state
+            inFlight = nil
+            actions += dataSourcesUploaded(outcome, now: now, jitter: jitter)
         case let .keyPrepared(state, outcome):
             stored = state
             inFlight = nil
@@ -299,6 +320,57 @@ public struct Lifecycle: Sendable {
         }
     }
 
+    private mutating func dataSourcesRead(_ result: Result<DataSourceConfiguration, ConfigurationError>?) -> [Action] {
+        switch result {
+        case nil:
+            dataSources = nil
+            dataSourcesProblem = nil
+            return []
+        case .failure(let error)?:
+            // The configuration in force (the one last read, and the server's) stays.
+            dataSourcesProblem = error.description
+            return [.log(.error, "\(error.description); the previous data source configuration stays in force")]
+        case .success(let configuration)?:
+            guard configuration.contentHash != dataSources?.contentHash || dataSourcesProblem != nil else { return [] }
+            dataSources = configuration
+            dataSourcesProblem = nil
+            return [.log(.info, "data source configuration \(configuration.configurationID): \(configuration.dataSources.count) data sources, \(configuration.dataSources.reduce(0) { $0 + $1.dataPoints.count }) data points")]
+        }
+    }
+
+    private mutating func dataSourcesUploaded(_ outcome: Result<Void, Failure>, now: Double, jitter: Double) -> [Action] {
+        switch outcome {
+        case .success:
+            succeeded()
+            guard let record = stored.dataSources else { return [] }
+            return [.log(.notice, "data source configuration \(record.configurationID) uploaded (eTag \(record.eTag))")]
+        case .failure(let failure):
+            if case .southgate(let error) = failure {
+                observe(serverTime: error.serverTime, now: now)
+                switch error.kind {
+                case .badRequest:
+                    // The server's verdict on this content: report it, do not send it again
+                    // until the file changes.
+                    refusedDataSourcesHash = dataSources?.contentHash
+                    dataSourcesProblem = "southgate refused the data source configuration: \(error.serverMessage ?? "400")"
+                    succeeded()  // a verdict, not an outage: nothing to back off from
+                    return [.log(.error, dataSourcesProblem! + "; fix datasources.yaml and reload")]
+                case .unauthorized:
+                    token = nil  // refused token: get a new one first
+                default: break
+                }
+            }
+            return failed(failure, doing: "data source upload", now: now, jitter: jitter)
+        }
+    }
+
+    /// The file's configuration when it differs from what was last uploaded for this identity.
+    private func dataSourcesToUpload(_ identity: Identity) -> DataSourceConfiguration? {
+        guard let configuration = dataSources, configuration.contentHash != refusedDataSourcesHash else { return nil }
+        if let record = stored.dataSources, record.clientID == identity.clientID, record.contentHash == configuration.contentHash { return nil }
+        return configuration
+    }
+
     // MARK: Deciding what to do next
 
     /// With nothing in flight, starts the next due operation or sets the timer for it.
@@ -343,6 +415,11 @@ public struct Lifecycle: Sendable {
         if token == nil || now >= token!.refreshAt {
             inFlight = .token
             return [.fetchToken(identity, clockOffset: clockOffset ?? 0)]
+        }
+
+        if let configuration = dataSourcesToUpload(identity), let token {
+            inFlight = .uploadDataSources
+            return [.uploadDataSources(configuration, identity, accessToken: token.value, stored)]
         }
 
         if identity.profile == .rsa3072 && identity.pendingKeyPEM == nil {
@@ -411,6 +488,7 @@ public struct Lifecycle: Sendable {
             if let token { parts.append("token valid until \(Format.time(token.expiresAt + (clockOffset ?? 0)))") } else { parts.append("no token yet") }
             if let due = rotationDueLocal { parts.append(due > now ? "secret rotates in \(Format.duration(due - now))" : "rotation due") }
         }
+        if dataSourcesProblem != nil { parts.append("data source configuration problem (see the log)") }
         if offline, let retryAt { parts.append("offline, retrying in \(Format.duration(max(0, retryAt - now)))") }
         return parts.joined(separator: "; ")
     }

@@ -43,7 +43,7 @@ public struct Settings: Equatable, Sendable {
             guard !value.isEmpty else { throw fail("\(key) has no value") }
             func number(_ range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
                 guard let number = Double(value), range.contains(number) else {
-                    throw fail("\(key) must be a number from \(range.lowerBound.formatted) to \(range.upperBound.formatted), found \"\(value)\"")
+                    throw fail("\(key) must be a number from \(Format.number(range.lowerBound)) to \(Format.number(range.upperBound)), found \"\(value)\"")
                 }
                 return number
             }
@@ -65,11 +65,6 @@ public struct Settings: Equatable, Sendable {
         }
         return settings
     }
-}
-
-extension Double {
-    /// `0.1`, `3000` — the shortest form, for messages.
-    var formatted: String { self == rounded() ? String(Int(self)) : String(self) }
 }
 
 extension StringProtocol {

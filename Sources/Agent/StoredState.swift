@@ -70,6 +70,26 @@ public struct PendingOnboarding: Equatable, Sendable {
     }
 }
 
+/// What was last uploaded as the data source configuration, so that an unchanged file (restart
+/// included) causes no upload, and the next PUT carries the right `If-Match` (protocol.md §7).
+public struct DataSourceRecord: Equatable, Sendable {
+    /// The agent it was uploaded for: a new identity starts from eTag "0" again.
+    public var clientID: String
+    public var contentHash: String
+    public var configurationID: String
+    public var eTag: String
+    /// Epoch seconds, local clock.
+    public var uploadedAt: Double
+
+    public init(clientID: String, contentHash: String, configurationID: String, eTag: String, uploadedAt: Double) {
+        self.clientID = clientID
+        self.contentHash = contentHash
+        self.configurationID = configurationID
+        self.eTag = eTag
+        self.uploadedAt = uploadedAt
+    }
+}
+
 /// Everything the daemon keeps in its state directory, written as one file per generation so
 /// that a credential and its key always change together, atomically (systemd-notes.md §4.2.6).
 public struct StoredState: Equatable, Sendable {
@@ -82,6 +102,12 @@ public struct StoredState: Equatable, Sendable {
     public var usedBoardingFingerprints: [String] = []
     /// The identity replaced by the last re-onboarding, kept for the operator, not used.
     public var archivedIdentity: Identity?
+    public var dataSources: DataSourceRecord?
+
+    /// The eTag to send with the next upload for `clientID` ("0" the first time, protocol.md §7).
+    public func dataSourceETag(for clientID: String) -> String {
+        dataSources?.clientID == clientID ? dataSources!.eTag : "0"
+    }
 
     public init() {}
 
@@ -160,6 +186,13 @@ extension StoredState {
         }
         members.append(("usedBoardingFingerprints", .array(usedBoardingFingerprints.map { .string($0) })))
         if let archivedIdentity { members.append(("archivedIdentity", archivedIdentity.json)) }
+        if let record = dataSources {
+            members.append(("dataSources", .object([
+                ("clientId", .string(record.clientID)), ("contentHash", .string(record.contentHash)),
+                ("configurationId", .string(record.configurationID)), ("eTag", .string(record.eTag)),
+                ("uploadedAt", .number(record.uploadedAt)),
+            ])))
+        }
         return .object(members)
     }
 
@@ -176,5 +209,11 @@ extension StoredState {
         }
         usedBoardingFingerprints = json["usedBoardingFingerprints"]?.arrayValue?.compactMap(\.stringValue) ?? []
         if let value = json["archivedIdentity"] { archivedIdentity = try? Identity(json: value) }
+        // A damaged record only costs one upload more: ignore it rather than fail.
+        if let value = json["dataSources"], let clientID = value["clientId"]?.stringValue, let hash = value["contentHash"]?.stringValue,
+           let configurationID = value["configurationId"]?.stringValue, let eTag = value["eTag"]?.stringValue,
+           let uploadedAt = value["uploadedAt"]?.numberValue {
+            dataSources = DataSourceRecord(clientID: clientID, contentHash: hash, configurationID: configurationID, eTag: eTag, uploadedAt: uploadedAt)
+        }
     }
 }

@@ -10,6 +10,7 @@ enum Command {
 
         Commands:
           run                run the agent in the foreground (what systemd starts)
+          validate [FILE…]   check boarding, data source and settings files
           version            print the version
           help [command]     show help for a command
 
@@ -18,6 +19,7 @@ enum Command {
 
     static let helpTexts: [String: String] = [
         "run": RunCommand.help,
+        "validate": ValidateCommand.help,
         "version": """
             Usage: hubagent version
 
@@ -48,6 +50,8 @@ enum Command {
             return help(rest)
         case "run":
             return RunCommand.main(rest)
+        case "validate":
+            return ValidateCommand.main(rest)
         case "version", "--version":
             Output.line("hubagent \(HubAgentVersion.string)")
             return ExitCode.ok

@@ -20,8 +20,12 @@ enum RunCommand {
           --ca-file FILE      extra trusted CA bundle (PEM), as ca_file in hubagent.conf
           --log-level LEVEL   error, warning, notice, info (default) or debug
 
-        Signals: SIGTERM stops; SIGHUP reads hubagent.conf and the boarding file again (a
-        broken new file is reported and the running settings are kept).
+        Files in the configuration directory: boarding.json (from Asset Manager), datasources.yaml
+        (the data source configuration, uploaded when it changes) and hubagent.conf (settings).
+        boarding.json and datasources.yaml are also picked up when they change on disk.
+
+        Signals: SIGTERM stops; SIGHUP reads all three files again (a broken new file is
+        reported and what runs is kept).
         Exit status: 0 stopped, 64 usage, 78 configuration error (fix it, then start again), 1 other.
         """
 
@@ -137,12 +141,12 @@ enum RunCommand {
             case .success(let reloaded):
                 logger.level = reloaded.logLevel
                 daemon.apply(policy: policy(reloaded), transportOptions: transportOptions(reloaded))
-                logger.notice("reloaded \(settingsPath): log_level \(reloaded.logLevel.name), rotation_fraction \(reloaded.rotationFraction), request_timeout \(reloaded.requestTimeout) s")
+                logger.notice("reloaded \(settingsPath): log_level \(reloaded.logLevel.name), rotation_fraction \(Format.number(reloaded.rotationFraction)), request_timeout \(Format.number(reloaded.requestTimeout)) s")
             case .failure(let error):
                 // A broken new file must not stop a working gateway: keep what runs, say why.
                 logger.error("\(error); keeping the running settings")
             }
-            daemon.reloadBoarding()
+            daemon.reloadConfigurationFiles()
             daemon.work.async { serviceManager.ready(status: daemon.statusLine) }
         }
         let watchdog = Watchdog(serviceManager: serviceManager, queue: daemon.work, logger: logger)
@@ -226,22 +230,16 @@ final class Watchdog: @unchecked Sendable {
 /// `hubagent.conf`, optional.
 enum SettingsFile {
     static func read(_ path: String) -> Result<Settings?, ConfigurationError> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return .success(nil) }
-            return .failure(ConfigurationError(file: path, message: "cannot be read: \(SystemError.message(for: errno))"))
-        }
-        defer { close(fd) }
-        do {
-            let bytes = try Syscall.readAll(fd, limit: 64 * 1024, subject: path)
+        let loaded = ConfigurationFile.load(path, limit: 64 * 1024) { (bytes) throws(ConfigurationError) in
             guard let text = String(validating: bytes, as: UTF8.self) else {
-                return .failure(ConfigurationError(file: path, message: "is not UTF-8 text"))
+                throw ConfigurationError(file: path, message: "is not UTF-8 text")
             }
-            return .success(try Settings.parse(text, file: path))
-        } catch let error as ConfigurationError {
-            return .failure(error)
-        } catch {
-            return .failure(ConfigurationError(file: path, message: "cannot be read: \(error)"))
+            return try Settings.parse(text, file: path)
+        }
+        switch loaded {
+        case nil: return .success(nil)
+        case .success(let settings)?: return .success(settings)
+        case .failure(let error)?: return .failure(error)
         }
     }
 }

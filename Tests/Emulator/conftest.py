@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import client as sgclient  # noqa: E402
-from harness import Emulator  # noqa: E402
+from harness import Emulator, spawner  # noqa: E402
 
 
 class KeyPool:
@@ -54,13 +54,6 @@ def emu(emulator):
 def spawn(tmp_path):
     """Start a dedicated emulator: spawn(*extra_args, name=..., **Emulator kwargs).
     Every one still running is stopped at the end and must exit 0."""
-    started = []
-
-    def start(*extra_args, name="emu", **kwargs):
-        emu = Emulator(tmp_path / name, extra_args, **kwargs)
-        started.append(emu)
-        return emu.start()
+    start, stop_all = spawner(tmp_path)
     yield start
-    for emu in started:
-        if emu.proc is not None and emu.proc.poll() is None:
-            assert emu.stop() == 0, emu.stderr()
+    stop_all()

@@ -159,3 +159,21 @@ class Emulator:
 
     def post(self, path, body=None, headers=None):
         return self.transport().request("POST", path, body, headers)
+
+
+def spawner(directory, default_name="emu"):
+    """For fixtures: (start, stop_all). start(*extra_args, name=..., **Emulator kwargs) runs a
+    dedicated emulator under `directory`; stop_all() stops every one still running, and each
+    must exit 0."""
+    started = []
+
+    def start(*extra_args, name=default_name, **kwargs):
+        emu = Emulator(directory / name, extra_args, **kwargs)
+        started.append(emu)
+        return emu.start()
+
+    def stop_all():
+        for emu in started:
+            if emu.proc is not None and emu.proc.poll() is None:
+                assert emu.stop() == 0, emu.stderr()
+    return start, stop_all

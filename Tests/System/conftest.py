@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "Emulator"))
 
-from harness import Emulator  # noqa: E402
+from harness import spawner  # noqa: E402
 
 BINARY = os.environ.get("HUBAGENT_BIN", os.path.join(ROOT, ".build", "release", "hubagent"))
 
@@ -161,16 +161,9 @@ def binary():
 def spawn_emulator(tmp_path):
     """spawn_emulator(*extra_args, name=..., **Emulator kwargs): a dedicated emulator, stopped
     at the end of the test (it must exit 0)."""
-    started = []
-
-    def start(*extra_args, name="southgate", **kwargs):
-        emu = Emulator(tmp_path / name, extra_args, **kwargs)
-        started.append(emu)
-        return emu.start()
+    start, stop_all = spawner(tmp_path, default_name="southgate")
     yield start
-    for emu in started:
-        if emu.proc is not None and emu.proc.poll() is None:
-            assert emu.stop() == 0, emu.stderr()
+    stop_all()
 
 
 @pytest.fixture

@@ -95,7 +95,7 @@ extension Array where Element == Lifecycle.Action {
     var network: [Lifecycle.Action] {
         filter {
             switch $0 {
-            case .register, .rotate, .fetchToken: true
+            case .register, .rotate, .fetchToken, .uploadDataSources: true
             case .persist, .wakeUp, .log, .prepareKey: false
             }
         }

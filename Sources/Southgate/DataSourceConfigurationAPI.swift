@@ -1,0 +1,47 @@
+public import JSON
+
+/// The server's copy of the data source configuration and its eTag (protocol.md §7).
+public struct StoredDataSourceConfiguration: Equatable, Sendable {
+    /// The body as the server returned it (with its `id` and `eTag` members).
+    public var json: JSONValue
+    /// A decimal counter, `"0"` when never configured (protocol.md §7).
+    public var eTag: String
+
+    init(json: JSONValue) throws(SouthgateResponseError) {
+        guard case .object = json else { throw .init("body is not a JSON object") }
+        self.json = json
+        // A string in the API; tolerate a number.
+        guard let tag = json["eTag"]?.stringValue ?? json["eTag"]?.int64Value.map(String.init) else {
+            throw .init("field eTag is missing")
+        }
+        eTag = tag
+    }
+}
+
+extension SouthgateClient {
+    func dataSourceConfigurationURL(agentID: String) -> String {
+        baseURL + Self.agentManagementPath + "/agents/\(agentID)/dataSourceConfiguration"
+    }
+
+    /// `GET …/agents/{id}/dataSourceConfiguration` with the agent's access token; 200.
+    public func dataSourceConfiguration(agentID: String, accessToken: String) throws(SouthgateError) -> Exchange<StoredDataSourceConfiguration> {
+        let request = HTTPRequest(method: .get, url: dataSourceConfigurationURL(agentID: agentID), headers: [
+            ("Authorization", "Bearer " + accessToken), ("Accept", "application/json"), ("Correlation-ID", Self.correlationID()),
+        ])
+        return try call("get data source configuration", request, expect: 200) { json throws(SouthgateResponseError) in
+            try StoredDataSourceConfiguration(json: json)
+        }
+    }
+
+    /// `PUT …/agents/{id}/dataSourceConfiguration` with `If-Match` (`"0"` the first time); 200
+    /// returns the new eTag. A mismatch is `.preconditionFailed` (412).
+    public func putDataSourceConfiguration(agentID: String, accessToken: String, body: JSONValue, ifMatch: String) throws(SouthgateError) -> Exchange<StoredDataSourceConfiguration> {
+        let request = HTTPRequest(method: .put, url: dataSourceConfigurationURL(agentID: agentID), headers: [
+            ("Authorization", "Bearer " + accessToken), ("Content-Type", "application/json"), ("Accept", "application/json"),
+            ("If-Match", ifMatch), ("Correlation-ID", Self.correlationID()),
+        ], body: Array(body.serialized.utf8))
+        return try call("upload data source configuration", request, expect: 200) { json throws(SouthgateResponseError) in
+            try StoredDataSourceConfiguration(json: json)
+        }
+    }
+}
