@@ -1,3 +1,4 @@
+import Platform
 import XCTest
 @testable import Agent
 
@@ -203,9 +204,16 @@ final class DataSourcesPropertyTests: XCTestCase {
     func testMutatedFilesFailCleanly() throws {
         let corpus = try DataSourcesFixtures.names().filter { $0.hasPrefix("good_") }.map { try DataSourcesFixtures.read($0) }
         let inserts: [[UInt8]] = ["\t", "\"", "'", "#", ": ", "- ", "&a ", "*", "!", "[", "{", "|", "\\", "\\u", "---\n", "\n", "  ", "\r", "\u{FEFF}", "é", "\u{0}"].map { Array($0.utf8) }
-        var rng = XorShift(seed: 0xF022)
+        // HUBAGENT_FUZZ_SECONDS turns the 3,000 runs into a timed campaign (with
+        // HUBAGENT_FUZZ_SEED for a different sequence); CI keeps the short, fixed one.
+        let environment = ProcessEnvironment.current
+        let seconds = environment["HUBAGENT_FUZZ_SECONDS"].flatMap(Double.init)
+        var rng = XorShift(seed: environment["HUBAGENT_FUZZ_SEED"].flatMap(UInt64.init) ?? 0xF022)
+        let deadline = SystemWallClock().now() + (seconds ?? 0)
         var accepted = 0
-        for _ in 0..<3000 {
+        var executions = 0
+        while seconds == nil ? executions < 3000 : SystemWallClock().now() < deadline {
+            executions += 1
             var bytes = corpus.randomElement(using: &rng)!
             for _ in 0..<Int.random(in: 1...3, using: &rng) {
                 let at = Int.random(in: 0...bytes.count, using: &rng)
@@ -232,5 +240,6 @@ final class DataSourcesPropertyTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(accepted, 0, "some mutations keep the file valid")
+        if seconds != nil { print("mutation campaign: \(executions) executions, \(accepted) accepted, corpus \(corpus.count) files") }
     }
 }

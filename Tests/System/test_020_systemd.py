@@ -22,7 +22,10 @@ pytestmark = pytest.mark.skipif(
     reason="needs root, systemd-nspawn and debootstrap (make deps installs them)")
 
 TEST_DROP_IN = """[Service]
-# Test settings: a short watchdog and restart delay, and the hook that stops watchdog pings.
+# Test settings: trust the emulator's CA, a short watchdog and restart delay, and the hook that
+# stops watchdog pings.
+ExecStart=
+ExecStart=/usr/bin/hubagent run --ca-file /etc/hubagent/ca.pem
 WatchdogSec=3s
 RestartSec=1s
 Environment=HUBAGENT_TEST_HOOKS=1
@@ -38,7 +41,6 @@ def service(tmp_path_factory, binary):
     conf.mkdir()
     conf.chmod(0o755)
     shutil.copy(emu.ca, conf / "ca.pem")
-    (conf / "hubagent.conf").write_text("ca_file = /etc/hubagent/ca.pem\n")
     dropins = work / "hubagent.service.d"
     dropins.mkdir()
     (dropins / "10-test.conf").write_text(TEST_DROP_IN)
@@ -96,16 +98,16 @@ def test_state_is_private(service):
 
 def test_reload_applies_new_settings(service):
     container, _, conf = service
-    (conf / "hubagent.conf").write_text("ca_file = /etc/hubagent/ca.pem\nlog_level = debug\n")
+    (conf / "hubagent.conf").write_text("log_level = debug\n")
     container.run("systemctl", "reload", "hubagent")
     assert container.show("hubagent", "ActiveState") == "active"
     assert "reloaded /etc/hubagent/hubagent.conf: log_level debug" in container.journal("hubagent")
     # A broken file on reload is reported and the running settings are kept.
-    (conf / "hubagent.conf").write_text("ca_file = /etc/hubagent/ca.pem\nlog_level = loud\n")
+    (conf / "hubagent.conf").write_text("log_level = loud\n")
     container.run("systemctl", "reload", "hubagent")
     assert container.show("hubagent", "ActiveState") == "active"
     assert "keeping the running settings" in container.journal("hubagent")
-    (conf / "hubagent.conf").write_text("ca_file = /etc/hubagent/ca.pem\n")
+    (conf / "hubagent.conf").unlink()
 
 
 def test_journal_priorities(service):
@@ -142,12 +144,28 @@ def test_configuration_error_exits_78_without_restart_loop(service):
     assert container.show("hubagent", "StatusErrno") == "22"
     assert container.show("hubagent", "NRestarts") == "0" or container.show("hubagent", "NRestarts") == restarts
     assert 'unknown setting "rotate_every"' in container.journal("hubagent")
-    (conf / "hubagent.conf").write_text("ca_file = /etc/hubagent/ca.pem\n")
+    (conf / "hubagent.conf").unlink()
+
+
+def test_broken_boarding_file_exits_78_without_restart_loop(service):
+    container, _, conf = service
+    container.run("systemctl", "reset-failed", "hubagent", check=False)
+    # A gateway without an identity yet, and a boarding file cut short in the copy.
+    container.run("rm", "-rf", "/var/lib/private/hubagent")
+    (conf / "boarding.json").write_text('{"content": {"baseUrl": "https://localhost:1", "iat": ')
+    result = container.run("systemctl", "start", "hubagent", check=False)
+    assert result.returncode != 0
+    assert container.show("hubagent", "ActiveState") == "failed"
+    assert container.show("hubagent", "ExecMainStatus") == "78"
+    assert container.show("hubagent", "NRestarts") == "0"
+    assert "/etc/hubagent/boarding.json:1:" in container.journal("hubagent")
 
 
 def test_stop_is_clean(service):
-    container, _, _ = service
+    container, emu, conf = service
     container.run("systemctl", "reset-failed", "hubagent", check=False)
+    _, boarding = emu.create_agent("SHARED_SECRET")
+    (conf / "boarding.json").write_text(json.dumps(boarding))
     container.run("systemctl", "start", "hubagent")
     container.wait_show("hubagent", "StatusText", lambda s: s.startswith("onboarded"))
     container.run("systemctl", "stop", "hubagent")
