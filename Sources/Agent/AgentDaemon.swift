@@ -35,10 +35,10 @@ public final class AgentDaemon: @unchecked Sendable {
     /// Only touched on `work`.
     public private(set) var lifecycle: Lifecycle
     private var timer: (any DispatchSourceTimer)?
-    private var lastStatus = ""
+    private var lastReport: StatusReport?
     private var watcher: DirectoryWatcher?
-    /// Called on `work` whenever the status line changes.
-    public var onStatusChange: (@Sendable (String) -> Void)?
+    /// Called on `work` whenever the status report changes (its time stamp aside).
+    public var onStatusChange: (@Sendable (StatusReport) -> Void)?
 
     public init(configuration: Configuration, logger: Logger, transport: (any Transport)? = nil) {
         self.configuration = configuration
@@ -113,10 +113,12 @@ public final class AgentDaemon: @unchecked Sendable {
         let now = configuration.clock.now()
         let actions = lifecycle.step(event, now: now, jitter: Double.random(in: 0..<1))
         for action in actions { perform(action) }
-        let status = lifecycle.statusLine(now: configuration.clock.now())
-        if status != lastStatus {
-            lastStatus = status
-            onStatusChange?(status)
+        var report = StatusReport(lifecycle: lifecycle, now: configuration.clock.now(), pid: getpid())
+        report.updatedAt = lastReport?.updatedAt ?? report.updatedAt
+        if report != lastReport {
+            lastReport = report
+            report.updatedAt = configuration.clock.now()
+            onStatusChange?(report)
         }
     }
 

@@ -29,12 +29,15 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
 public final class StateDirectory: @unchecked Sendable {
     public let path: String
     private let fd: Int32
+    /// False for the runtime directory, whose files (status) hold no secret: other users may read it.
+    private let isPrivate: Bool
 
-    /// Opens (creating with 0700 when missing) and checks the directory.
-    public init(path: String, create: Bool = true) throws(StorageError) {
+    /// Opens (creating with 0700, or 0755 when not private, if missing) and checks the directory.
+    public init(path: String, create: Bool = true, isPrivate: Bool = true) throws(StorageError) {
         self.path = path
+        self.isPrivate = isPrivate
         if create {
-            do { try Syscall.mkdir(path, 0o700) } catch where error.errno == EEXIST {} catch { throw .system(error) }
+            do { try Syscall.mkdir(path, isPrivate ? 0o700 : 0o755) } catch where error.errno == EEXIST {} catch { throw .system(error) }
         }
         do {
             fd = try Syscall.open(path, O_RDONLY | O_DIRECTORY)
@@ -42,7 +45,7 @@ public final class StateDirectory: @unchecked Sendable {
             throw .system(error)
         }
         do {
-            try Self.checkOwnership(fd: fd, path: path, isDirectory: true)
+            try Self.checkOwnership(fd: fd, path: path, isDirectory: true, isPrivate: isPrivate)
         } catch {
             Glibc.close(fd)
             throw error
@@ -57,10 +60,10 @@ public final class StateDirectory: @unchecked Sendable {
     /// O_EXCL 0600 temp file → write all → fsync → renameat → fsync(directory).
     /// A failed fsync is not retried; the temp file is removed and the error surfaces, so the caller
     /// redoes the whole replace (design.md §9).
-    public func replace(_ name: String, with bytes: [UInt8]) throws(SystemError) {
+    public func replace(_ name: String, with bytes: [UInt8], mode: UInt32 = 0o600) throws(SystemError) {
         let temporary = ".\(name).tmp.\(getpid())"
         let subject = pathOf(temporary)
-        let file = try Syscall.openat(fd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600, subject: subject)
+        let file = try Syscall.openat(fd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode, subject: subject)
         do {
             try bytes.withUnsafeBytes { buffer in
                 Result { () throws(SystemError) in try Syscall.writeAll(file, buffer, subject: subject) }
@@ -99,7 +102,7 @@ public final class StateDirectory: @unchecked Sendable {
             throw .system(error)
         }
         defer { Glibc.close(file) }
-        try Self.checkOwnership(fd: file, path: subject, isDirectory: false)
+        try Self.checkOwnership(fd: file, path: subject, isDirectory: false, isPrivate: isPrivate)
         do {
             return try Syscall.readAll(file, limit: limit, subject: subject)
         } catch {
@@ -140,7 +143,7 @@ public final class StateDirectory: @unchecked Sendable {
         return stale
     }
 
-    private static func checkOwnership(fd: Int32, path: String, isDirectory: Bool) throws(StorageError) {
+    private static func checkOwnership(fd: Int32, path: String, isDirectory: Bool, isPrivate: Bool) throws(StorageError) {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .system(SystemError("fstat", path)) }
         let owner = geteuid()
@@ -149,7 +152,7 @@ public final class StateDirectory: @unchecked Sendable {
             throw .insecure(InsecurePermissions(path: path, problem: "owned by uid \(info.st_uid), not by uid \(owner) that runs hubagent", fix: fix))
         }
         let permissions = info.st_mode & 0o777
-        if permissions & 0o077 != 0 {
+        if isPrivate && permissions & 0o077 != 0 {
             let wanted = isDirectory ? "700" : "600"
             let problem = "mode \(String(permissions, radix: 8)) lets other users read \(isDirectory ? "the credentials in it" : "a credential")"
             throw .insecure(InsecurePermissions(path: path, problem: problem, fix: "chmod \(wanted) \(path)"))

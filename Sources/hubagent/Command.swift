@@ -10,6 +10,7 @@ enum Command {
 
         Commands:
           run                run the agent in the foreground (what systemd starts)
+          status [--json]    the agent's state, credentials' schedule and last error
           validate [FILE…]   check boarding, data source and settings files
           version            print the version
           help [command]     show help for a command
@@ -20,6 +21,7 @@ enum Command {
     static let helpTexts: [String: String] = [
         "run": RunCommand.help,
         "validate": ValidateCommand.help,
+        "status": StatusCommand.help,
         "version": """
             Usage: hubagent version
 
@@ -52,6 +54,8 @@ enum Command {
             return RunCommand.main(rest)
         case "validate":
             return ValidateCommand.main(rest)
+        case "status":
+            return StatusCommand.main(rest)
         case "version", "--version":
             Output.line("hubagent \(HubAgentVersion.string)")
             return ExitCode.ok

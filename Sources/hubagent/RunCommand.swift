@@ -3,6 +3,7 @@ import Dispatch
 import Glibc
 import Platform
 import Southgate
+import Synchronization
 
 /// `hubagent run`: the daemon in the foreground.
 enum RunCommand {
@@ -121,9 +122,24 @@ enum RunCommand {
             configuration: .init(boardingSource: boardingSource, store: store, transportOptions: transportOptions(settings),
                                  policy: policy(settings), clock: SystemWallClock()),
             logger: logger)
-        daemon.onStatusChange = { status in
-            serviceManager.status(status)
-            logger.debug("status: \(status)")
+        let runtime: StateDirectory?
+        do {
+            runtime = try StateDirectory(path: directories.runtime, isPrivate: false)
+        } catch {
+            logger.warning("runtime directory: \(error); `hubagent status` will not see this daemon")
+            runtime = nil
+        }
+        let lastSummary = Mutex("")
+        daemon.onStatusChange = { report in
+            if lastSummary.withLock({ previous in defer { previous = report.summary }; return previous != report.summary }) {
+                serviceManager.status(report.summary)
+                logger.debug("status: \(report.summary)")
+            }
+            do {
+                try runtime?.replace(StatusCommand.fileName, with: Array(report.json.serialized.utf8), mode: 0o644)
+            } catch {
+                logger.warning("writing \(StatusCommand.fileName): \(error)")
+            }
         }
 
         let signals = SignalHandling()

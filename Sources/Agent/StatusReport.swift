@@ -1,0 +1,123 @@
+public import JSON
+import Platform
+
+/// What `status.json` in the runtime directory says, and `hubagent status` shows: the agent's
+/// state for people and scripts, never a credential. Field names are stable
+/// (docs/status.md).
+public struct StatusReport: Equatable, Sendable {
+    public var state: String
+    public var summary: String
+    public var clientID: String?
+    public var tenant: String?
+    public var profile: String?
+    public var southgate: String?
+    /// Epoch seconds on the server's clock, like the credentials they describe.
+    public var secretExpiresAt: Double?
+    public var nextRotationAt: Double?
+    public var tokenExpiresAt: Double?
+    /// Server clock minus local clock, seconds; nil until a response told us.
+    public var clockOffset: Double?
+    public var offline: Bool
+    public var dataSourcesConfigurationID: String?
+    public var dataSourcesETag: String?
+    public var dataSourcesUploadedAt: Double?
+    public var problems: [String]
+    public var lastError: String?
+    public var lastErrorAt: Double?
+    public var pid: Int32?
+    public var version: String
+    public var updatedAt: Double
+
+    public init(lifecycle: Lifecycle, now: Double, pid: Int32?) {
+        let identity = lifecycle.stored.identity
+        let offset = lifecycle.clockOffset ?? 0
+        state = lifecycle.phase.rawValue
+        summary = lifecycle.statusLine(now: now)
+        clientID = identity?.clientID
+        tenant = identity?.tenant
+        profile = identity?.profile.rawValue
+        southgate = identity?.baseURL
+        secretExpiresAt = identity?.current.secretExpiresAt
+        nextRotationAt = identity?.rotationDue(fraction: lifecycle.policy.rotationFraction)
+        tokenExpiresAt = lifecycle.token.map { $0.expiresAt + offset }
+        clockOffset = lifecycle.clockOffset
+        offline = lifecycle.offline
+        if let record = lifecycle.stored.dataSources, record.clientID == identity?.clientID {
+            dataSourcesConfigurationID = record.configurationID
+            dataSourcesETag = record.eTag
+            dataSourcesUploadedAt = record.uploadedAt
+        }
+        problems = [lifecycle.reboardingReason, lifecycle.boardingProblem, lifecycle.dataSourcesProblem].compactMap { $0 }
+        lastError = lifecycle.lastError
+        lastErrorAt = lifecycle.lastErrorAt
+        self.pid = pid
+        version = HubAgentVersion.string
+        updatedAt = now
+    }
+
+    public var json: JSONValue {
+        func string(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+        func number(_ value: Double?) -> JSONValue { value.map(JSONValue.number) ?? .null }
+        return .object([
+            ("state", .string(state)), ("summary", .string(summary)),
+            ("clientId", string(clientID)), ("tenant", string(tenant)), ("profile", string(profile)), ("southgate", string(southgate)),
+            ("secretExpiresAt", number(secretExpiresAt)), ("nextRotationAt", number(nextRotationAt)),
+            ("tokenExpiresAt", number(tokenExpiresAt)), ("clockOffset", number(clockOffset)), ("offline", .bool(offline)),
+            ("dataSources", dataSourcesConfigurationID == nil ? .null : .object([
+                ("configurationId", string(dataSourcesConfigurationID)), ("eTag", string(dataSourcesETag)),
+                ("uploadedAt", number(dataSourcesUploadedAt)),
+            ])),
+            ("problems", .array(problems.map(JSONValue.string))),
+            ("lastError", lastError == nil ? .null : .object([("message", string(lastError)), ("at", number(lastErrorAt))])),
+            ("pid", pid.map { .number(Double($0)) } ?? .null), ("version", .string(version)), ("updatedAt", .number(updatedAt)),
+        ])
+    }
+
+    public init?(json: JSONValue) {
+        guard let state = json["state"]?.stringValue, let summary = json["summary"]?.stringValue,
+              let version = json["version"]?.stringValue, let updatedAt = json["updatedAt"]?.numberValue else { return nil }
+        self.state = state
+        self.summary = summary
+        clientID = json["clientId"]?.stringValue
+        tenant = json["tenant"]?.stringValue
+        profile = json["profile"]?.stringValue
+        southgate = json["southgate"]?.stringValue
+        secretExpiresAt = json["secretExpiresAt"]?.numberValue
+        nextRotationAt = json["nextRotationAt"]?.numberValue
+        tokenExpiresAt = json["tokenExpiresAt"]?.numberValue
+        clockOffset = json["clockOffset"]?.numberValue
+        offline = json["offline"]?.boolValue ?? false
+        dataSourcesConfigurationID = json["dataSources"]?["configurationId"]?.stringValue
+        dataSourcesETag = json["dataSources"]?["eTag"]?.stringValue
+        dataSourcesUploadedAt = json["dataSources"]?["uploadedAt"]?.numberValue
+        problems = json["problems"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        lastError = json["lastError"]?["message"]?.stringValue
+        lastErrorAt = json["lastError"]?["at"]?.numberValue
+        pid = json["pid"]?.int64Value.map { Int32($0) }
+        self.version = version
+        self.updatedAt = updatedAt
+    }
+
+    /// The aligned block `hubagent status` prints; `now` for the "in 3d 4h" parts.
+    public func humanReadable(now: Double, running: Bool) -> String {
+        func at(_ time: Double?, serverClock: Bool = true) -> String {
+            guard let time else { return "-" }
+            let local = serverClock ? time - (clockOffset ?? 0) : time
+            let delta = local - now
+            return "\(Format.time(time)) (\(delta >= 0 ? "in " + Format.duration(delta) : Format.duration(-delta) + " ago"))"
+        }
+        var rows: [(String, String)] = [
+            ("state", running ? state : "\(state) (daemon not running)"),
+            ("summary", summary),
+            ("agent id", clientID ?? "-"), ("tenant", tenant ?? "-"), ("profile", profile ?? "-"), ("southgate", southgate ?? "-"),
+            ("secret expires", at(secretExpiresAt)), ("next rotation", at(nextRotationAt)),
+            ("access token", tokenExpiresAt.map { "valid until " + at($0) } ?? "none"),
+            ("clock offset", clockOffset.map { ($0 >= 0 ? "+" : "") + Format.number($0) + " s (southgate minus this gateway)" } ?? "unknown yet"),
+            ("data sources", dataSourcesConfigurationID.map { "\($0), eTag \(dataSourcesETag ?? "-"), uploaded \(at(dataSourcesUploadedAt, serverClock: false))" } ?? "not uploaded"),
+        ]
+        for problem in problems { rows.append(("problem", problem)) }
+        rows.append(("last error", lastError.map { "\($0) (\(at(lastErrorAt, serverClock: false)))" } ?? "none"))
+        let width = rows.map(\.0.count).max() ?? 0
+        return rows.map { $0.0 + String(repeating: " ", count: width - $0.0.count + 2) + $0.1 }.joined(separator: "\n")
+    }
+}
