@@ -59,7 +59,7 @@ install: release
 	install -m 0755 -s $(BIN) $(DESTDIR)$(PREFIX)/bin/hubagent
 	sed 's|^ExecStart=/usr/bin/hubagent|ExecStart=$(PREFIX)/bin/hubagent|' systemd/hubagent.service > $(DESTDIR)$(UNITDIR)/hubagent.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/hubagent.service
-	install -m 0644 etc/hubagent.conf etc/boarding.json.example $(DESTDIR)$(PREFIX)/share/doc/hubagent/examples/
+	install -m 0644 etc/hubagent.conf etc/datasources.yaml etc/boarding.json.example $(DESTDIR)$(PREFIX)/share/doc/hubagent/examples/
 
 clean:
 	rm -rf .build .build-*
