@@ -247,7 +247,7 @@ public struct Lifecycle: Sendable {
                     stored.onboarding = nil
                     succeeded()
                     boardingProblem = "southgate refused its initial access token (\(error.serverMessage ?? "\(error.status ?? 0)")); download a new boarding file"
-                    var actions: [Action] = [.persist(stored), .log(.error, "onboarding refused: \(error); the initial access token cannot be used again; drop a new boarding file into the configuration directory")]
+                    var actions: [Action] = [.persist(stored), .log(.error, "onboarding refused: \(error); the initial access token cannot be used again (if an earlier attempt's answer was lost to a crash or the network, southgate may already have registered this agent: offboard it in Asset Manager); drop a new boarding file into the configuration directory")]
                     if stored.identity == nil { reboardingReason = "onboarding refused" } else { actions.append(.log(.notice, "keeping the current identity \(stored.identity!.clientID)")) }
                     return actions
                 }

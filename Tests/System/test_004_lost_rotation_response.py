@@ -37,3 +37,25 @@ def test_lost_rotation_response_is_recovered(spawn_emulator, hubagent, profile):
     assert state["rotation_count"] >= 2
     last_token = [r for r in requests if r["path"].endswith("/oauth/token")][-1]
     assert last_token["status"] == 200
+
+
+def test_lost_onboarding_answer_is_reported_not_retried_forever(spawn_emulator, hubagent):
+    """The one loss no client can repair: southgate registers the agent (the IAT is used up) and
+    the answer never arrives. The agent says what happened and what to do, marks the boarding file
+    used and stops sending it."""
+    emu = spawn_emulator()
+    agent_id, boarding = emu.create_agent("SHARED_SECRET")
+    emu.fault(method="POST", path="/register$", count=1, kind="commit_then_drop")
+    agent = hubagent(emu)
+    agent.write_boarding(boarding)
+    agent.start()
+    agent.wait_for(r"onboarding refused: .*token_validation_failed.*may already have registered this agent.*new boarding file", timeout=30)
+    registers = [r for r in emu.requests() if r["method"] == "POST" and r["path"].endswith("/register")]
+    assert [r["status"] for r in registers] == [201, 401], [(r["status"], r["fault"]) for r in registers]
+    assert agent.stop() == 0
+    assert boarding["content"]["iat"] and "identity" not in agent.stored_state()
+    # A restart does not send the used IAT again.
+    agent.start()
+    agent.wait_for(r"was already used; not sending its initial access token again", timeout=15)
+    assert agent.stop() == 0
+    assert len([r for r in emu.requests() if r["method"] == "POST" and r["path"].endswith("/register")]) == 2
