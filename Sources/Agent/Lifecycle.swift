@@ -303,10 +303,11 @@ public struct Lifecycle: Sendable {
             }
             // A refused assertion: clock first, then rotate with the current RAT, then with the
             // previous one; only then is the agent offboarded (design.md §4 rule 1).
-            if recovery == .none, let reported = error.serverTime,
-               abs(reported - serverTime(now)) > policy.clockResyncThreshold {
+            // At any stage: a resync that changes nothing cannot repeat, because the next
+            // refusal then carries a server time that matches the new offset.
+            if let reported = error.serverTime, abs(reported - serverTime(now)) > policy.clockResyncThreshold {
                 clockOffset = reported - now
-                recovery = .clockResynced
+                if recovery == .none { recovery = .clockResynced }
                 return [.log(.warning, "token refused (\(error)); the clock differs from southgate's by \(Format.duration(clockOffset!)); retrying with the server's time")]
             }
             observe(serverTime: error.serverTime, now: now)

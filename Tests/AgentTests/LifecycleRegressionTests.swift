@@ -111,3 +111,20 @@ final class KeyPreparationTests: XCTestCase {
         guard case .wakeUp? = actions.effects.first else { return XCTFail("\(actions)") }
     }
 }
+
+final class ClockResyncAfterRecoveryTests: XCTestCase {
+    /// GIVEN a recovery rotation that succeeded WHEN the next assertion is refused with a server time 10 minutes off THEN the clock is resynced and the token retried, not offboarded.
+    func testResyncAfterRecoveryRotation() {
+        let t0 = Fixture.t0
+        let identity = Fixture.identity()
+        let stored = Fixture.stored(identity)
+        var lifecycle = Lifecycle()
+        _ = lifecycle.step(.started(stored), now: t0)
+        _ = lifecycle.step(.tokenFetched(.failure(Fixture.refused(.badRequest, "token", status: 400, serverTime: t0))), now: t0)
+        _ = lifecycle.step(.rotated(stored: stored, using: .current, outcome: .success(t0)), now: t0)
+        let actions = lifecycle.step(.tokenFetched(.failure(Fixture.refused(.badRequest, "token", status: 400, serverTime: t0 + 600))), now: t0 + 1)
+        XCTAssertNotEqual(lifecycle.phase, .needsReboarding)
+        guard case .fetchToken(_, let offset)? = actions.network.first else { return XCTFail("\(actions)") }
+        XCTAssertEqual(offset, 599, accuracy: 0.001)
+    }
+}

@@ -250,7 +250,8 @@ class Handler(BaseHTTPRequestHandler):
         close = truncate or response.close or self.close_connection
         reason = self.responses.get(status, ("Unknown",))[0]
         lines = ["HTTP/1.1 %d %s" % (status, reason),
-                 "Date: " + self.date_time_string(),
+                 # the server clock, like Server-Time: --clock-offset moves both
+                 "Date: " + self.date_time_string(self.server.app.settings.now()),
                  "Server: " + self.server_version]
         if not bodiless:
             if content_type:
