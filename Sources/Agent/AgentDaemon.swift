@@ -37,6 +37,11 @@ public final class AgentDaemon: @unchecked Sendable {
     private var timer: (any DispatchSourceTimer)?
     private var lastReport: StatusReport?
     private var watcher: DirectoryWatcher?
+    /// Local programs waiting for a token while one is being fetched (on `work`). `expiresAt` is
+    /// on the local clock, which is the one local programs compare it with.
+    public typealias TokenCompletion = @Sendable (Result<(token: Secret, expiresAt: Double), TokenUnavailable>) -> Void
+    private var tokenWaiters: [TokenCompletion] = []
+
     /// Called on `work` whenever the status report changes (its time stamp aside).
     public var onStatusChange: (@Sendable (StatusReport) -> Void)?
 
@@ -89,6 +94,55 @@ public final class AgentDaemon: @unchecked Sendable {
         handle(.wakeUp)
     }
 
+    /// A valid access token for a local program (the token socket): the cached one while it is
+    /// fresh; otherwise the one being fetched, shared by every waiter (design.md §4 rule 6).
+    public func withAccessToken(_ completion: @escaping TokenCompletion) {
+        work.async { [self] in
+            let now = configuration.clock.now()
+            // Fresh, or still valid while refreshing is failing and backing off: waiting for the
+            // next attempt would only make the caller time out.
+            if let token = lifecycle.token, now < token.refreshAt || (lifecycle.retryAt != nil && now < token.expiresAt - 5) {
+                completion(.success((token.value, token.expiresAt)))
+                return
+            }
+            switch lifecycle.phase {
+            case .onboarded, .onboarding, .rotating:
+                tokenWaiters.append(completion)
+                if lifecycle.inFlight == nil { handle(.wakeUp) }  // a refresh due now starts now
+            case .waitingForBoarding, .needsReboarding:
+                completion(.failure(TokenUnavailable(reason: lifecycle.statusLine(now: now))))
+            }
+        }
+    }
+
+    /// After each event: a fresh token answers everyone; a failed fetch answers with the token
+    /// still valid, or with the reason there is none.
+    private func answerTokenWaiters(after event: Lifecycle.Event, now: Double) {
+        if let token = lifecycle.token, now < token.refreshAt {
+            let waiters = tokenWaiters
+            tokenWaiters = []
+            for waiter in waiters { waiter(.success((token.value, token.expiresAt))) }
+            return
+        }
+        guard case .tokenFetched(.failure(let failure)) = event else {
+            if lifecycle.phase == .needsReboarding || lifecycle.phase == .waitingForBoarding {
+                let waiters = tokenWaiters
+                tokenWaiters = []
+                for waiter in waiters { waiter(.failure(TokenUnavailable(reason: lifecycle.statusLine(now: now)))) }
+            }
+            return
+        }
+        let waiters = tokenWaiters
+        tokenWaiters = []
+        for waiter in waiters {
+            if let token = lifecycle.token, now < token.expiresAt - 5 {
+                waiter(.success((token.value, token.expiresAt)))
+            } else {
+                waiter(.failure(TokenUnavailable(reason: failure.description)))
+            }
+        }
+    }
+
     /// Reads the boarding file and the data source configuration again (SIGHUP).
     public func reloadConfigurationFiles() {
         work.async { [self] in
@@ -113,6 +167,7 @@ public final class AgentDaemon: @unchecked Sendable {
         let now = configuration.clock.now()
         let actions = lifecycle.step(event, now: now, jitter: Double.random(in: 0..<1))
         for action in actions { perform(action) }
+        if !tokenWaiters.isEmpty { answerTokenWaiters(after: event, now: now) }
         var report = StatusReport(lifecycle: lifecycle, now: configuration.clock.now(), pid: getpid())
         report.updatedAt = lastReport?.updatedAt ?? report.updatedAt
         if report != lastReport {
@@ -407,6 +462,11 @@ public final class AgentDaemon: @unchecked Sendable {
             return .failure(.crypto("\(error)"))
         }
     }
+}
+
+/// Why no access token can be handed out now.
+public struct TokenUnavailable: Error, Sendable {
+    public var reason: String
 }
 
 extension SecretBytes {

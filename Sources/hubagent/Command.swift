@@ -11,6 +11,7 @@ enum Command {
         Commands:
           run                run the agent in the foreground (what systemd starts)
           status [--json]    the agent's state, credentials' schedule and last error
+          token              print a valid access token from the running daemon
           validate [FILE…]   check boarding, data source and settings files
           version            print the version
           help [command]     show help for a command
@@ -22,6 +23,7 @@ enum Command {
         "run": RunCommand.help,
         "validate": ValidateCommand.help,
         "status": StatusCommand.help,
+        "token": TokenCommand.help,
         "version": """
             Usage: hubagent version
 
@@ -56,6 +58,8 @@ enum Command {
             return ValidateCommand.main(rest)
         case "status":
             return StatusCommand.main(rest)
+        case "token":
+            return TokenCommand.main(rest)
         case "version", "--version":
             Output.line("hubagent \(HubAgentVersion.string)")
             return ExitCode.ok

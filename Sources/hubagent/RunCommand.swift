@@ -176,13 +176,14 @@ enum RunCommand {
 
         logger.notice("hubagent \(HubAgentVersion.string) starting; state in \(directories.state), configuration in \(directories.config)")
         daemon.start(with: loaded.state)
+        let tokenSocket = runtime == nil ? nil : TokenSocket.start(runtimeDirectory: directories.runtime, settings: settings, daemon: daemon, logger: logger)
         // READY once the state is loaded and the work loop runs, never after network success:
         // boot must not wait for the cloud (design.md §5).
         daemon.work.async {
             serviceManager.ready(status: daemon.statusLine)
             watchdog.start()
         }
-        withExtendedLifetime((signals, daemon, watchdog)) { dispatchMain() }
+        withExtendedLifetime((signals, daemon, watchdog, tokenSocket)) { dispatchMain() }
     }
 
     /// hubagent.conf (optional), with the command-line flags on top.

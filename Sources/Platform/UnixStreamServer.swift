@@ -1,0 +1,190 @@
+public import Dispatch
+import Glibc
+
+/// The credentials of the process at the other end of a Unix socket (SO_PEERCRED): who asks
+/// for a token, as the kernel vouches for it.
+public struct PeerCredentials: Equatable, Sendable, CustomStringConvertible {
+    public var uid: UInt32
+    public var gid: UInt32
+    public var pid: Int32
+
+    public var description: String { "uid \(uid) gid \(gid) pid \(pid)" }
+}
+
+/// A Unix stream socket that reads one HTTP request head per connection, hands it to `handle`,
+/// writes the answer and closes. Every connection has a deadline, so a slow or silent client
+/// costs a descriptor for at most `timeout`. All on one serial queue, driven by Dispatch
+/// sources: nothing polls.
+public final class UnixStreamServer: @unchecked Sendable {
+    public typealias Responder = @Sendable ([UInt8]) -> Void
+    public typealias Handler = @Sendable (LocalHTTPRequest, PeerCredentials, @escaping Responder) -> Void
+
+    public let path: String
+    private let queue: DispatchQueue
+    private let listener: Int32
+    private var acceptSource: (any DispatchSourceRead)?
+    private let handle: Handler
+    private let timeout: Double
+    private let answerTimeout: Double
+    private let admit: @Sendable (PeerCredentials) -> Bool
+    private var connections: [Int32: Connection] = [:]
+
+    /// Binds `path` (replacing a stale socket file) with `mode` and, when given, `group`.
+    /// `admit` decides per connection (the rate limit); a refused peer gets 429.
+    public init(path: String, mode: UInt32, group: UInt32?, timeout: Double = 5, answerTimeout: Double = 30, queue: DispatchQueue,
+                admit: @escaping @Sendable (PeerCredentials) -> Bool, handle: @escaping Handler) throws(SystemError) {
+        self.path = path
+        self.queue = queue
+        self.handle = handle
+        self.timeout = timeout
+        self.answerTimeout = answerTimeout
+        self.admit = admit
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { throw SystemError("socket", path) }
+        listener = fd
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(fd)
+            throw SystemError("bind", path, errno: ENAMETOOLONG)
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        unlink(path)  // a socket file left by a previous run
+        // Created with no access at all, then opened up to exactly `mode`: never a moment in
+        // which others could connect.
+        let previousMask = umask(0o777)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        umask(previousMask)
+        guard bound == 0 else {
+            let error = SystemError("bind", path)
+            close(fd)
+            throw error
+        }
+        if let group, chown(path, UInt32.max, group) != 0 {
+            let error = SystemError("chown", path)
+            close(fd)
+            throw error
+        }
+        guard chmod(path, mode) == 0, listen(fd, 128) == 0 else {
+            let error = SystemError("listen", path)
+            close(fd)
+            throw error
+        }
+        let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
+        source.setEventHandler { [weak self] in self?.acceptAll() }
+        source.resume()
+        acceptSource = source
+    }
+
+    deinit {
+        acceptSource?.cancel()
+        close(listener)
+        unlink(path)
+    }
+
+    /// Touched only on `queue`.
+    private final class Connection: @unchecked Sendable {
+        let fd: Int32
+        let peer: PeerCredentials
+        var buffer: [UInt8] = []
+        var reader: (any DispatchSourceRead)?
+        var timer: (any DispatchSourceTimer)?
+        var answered = false
+
+        init(fd: Int32, peer: PeerCredentials) {
+            self.fd = fd
+            self.peer = peer
+        }
+    }
+
+    private func acceptAll() {
+        while true {
+            // accept4 and struct ucred need _GNU_SOURCE, which the Glibc module does not define:
+            // accept, then set the flags; read ucred as its three 32-bit fields (pid, uid, gid).
+            let fd = accept(listener, nil, nil)
+            if fd < 0 { return }  // EAGAIN: all accepted
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            var credentials: (Int32, UInt32, UInt32) = (0, 0, 0)
+            var length = socklen_t(12)
+            guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0, length == 12 else {
+                close(fd)
+                continue
+            }
+            let connection = Connection(fd: fd, peer: PeerCredentials(uid: credentials.1, gid: credentials.2, pid: credentials.0))
+            connections[fd] = connection
+            let reader = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
+            reader.setEventHandler { [weak self] in self?.read(connection) }
+            connection.reader = reader
+            let timer = DispatchSource.makeTimerSource(queue: queue)
+            timer.schedule(deadline: .now() + timeout)
+            timer.setEventHandler { [weak self] in
+                self?.finish(connection, LocalHTTPRequest.response(status: 408, reason: "Request Timeout", json: #"{"error":"request not received in time"}"#))
+            }
+            connection.timer = timer
+            reader.resume()
+            timer.resume()
+        }
+    }
+
+    private func read(_ connection: Connection) {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        let count = chunk.withUnsafeMutableBytes { Glibc.read(connection.fd, $0.baseAddress, $0.count) }
+        if count == 0 || (count < 0 && errno != EAGAIN && errno != EINTR) {
+            finish(connection, nil)  // the client went away
+            return
+        }
+        guard count > 0, !connection.answered else { return }
+        connection.buffer += chunk[0..<count]
+        switch LocalHTTPRequest.parse(connection.buffer) {
+        case .incomplete:
+            return
+        case .malformed(let reason):
+            finish(connection, LocalHTTPRequest.response(status: 400, reason: "Bad Request", json: "{\"error\":\"\(reason)\"}"))
+        case .request(let request):
+            // Judged once the request is in, so the client reads a 429 instead of a reset.
+            guard admit(connection.peer) else {
+                finish(connection, LocalHTTPRequest.response(status: 429, reason: "Too Many Requests", json: #"{"error":"rate limit exceeded for this user; retry in a second"}"#))
+                return
+            }
+            connection.answered = true
+            connection.reader?.suspend()
+            // From here the deadline is the answer's (a token fetch may be under way).
+            connection.timer?.schedule(deadline: .now() + answerTimeout)
+            connection.timer?.setEventHandler { [weak self] in
+                self?.finish(connection, LocalHTTPRequest.response(status: 503, reason: "Service Unavailable", json: #"{"error":"no access token within the time limit; see hubagent status"}"#))
+            }
+            handle(request, connection.peer) { [weak self] response in
+                guard let self else { return }
+                queue.async { self.finish(connection, response) }
+            }
+        }
+    }
+
+    /// Writes the answer (small: it fits the socket buffer) and closes, once.
+    private func finish(_ connection: Connection, _ response: [UInt8]?) {
+        guard connections.removeValue(forKey: connection.fd) != nil else { return }
+        if let response {
+            response.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let written = send(connection.fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                    if written <= 0 { break }
+                    offset += written
+                }
+            }
+        }
+        connection.timer?.cancel()
+        if let reader = connection.reader {
+            if connection.answered { reader.resume() }  // a suspended source must be resumed before it is released
+            reader.cancel()
+        }
+        close(connection.fd)
+    }
+}

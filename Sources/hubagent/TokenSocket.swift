@@ -1,0 +1,93 @@
+import Agent
+import Dispatch
+import Glibc
+import JSON
+import Platform
+import Synchronization
+
+/// `token.sock` in the runtime directory: other programs on the gateway get an access token over
+/// HTTP/1.1 on a Unix socket, without ever holding a credential (design.md §8).
+enum TokenSocket {
+    static let fileName = "token.sock"
+
+    /// Starts serving; nil (with a warning) when the socket cannot be created.
+    static func start(runtimeDirectory: String, settings: Settings, daemon: AgentDaemon, logger: Logger) -> UnixStreamServer? {
+        var group: UInt32?
+        if let name = settings.tokenSocketGroup {
+            guard let entry = getgrnam(name) else {
+                logger.warning("token_socket_group \(name) does not exist; \(fileName) is for this user only")
+                return start(runtimeDirectory: runtimeDirectory, group: nil, daemon: daemon, logger: logger)
+            }
+            group = entry.pointee.gr_gid
+        }
+        return start(runtimeDirectory: runtimeDirectory, group: group, daemon: daemon, logger: logger)
+    }
+
+    private static func start(runtimeDirectory: String, group: UInt32?, daemon: AgentDaemon, logger: Logger) -> UnixStreamServer? {
+        // Generous for real use (a collector asks once a minute) and for bursts of many programs
+        // under one user; a runaway loop is held to 1,000 requests a second.
+        let limiter = RateLimiter(perSecond: 1000, burst: 10_000)
+        let path = runtimeDirectory + "/" + fileName
+        do {
+            let server = try UnixStreamServer(path: path, mode: 0o660, group: group, queue: DispatchQueue(label: "hubagent.token-socket"),
+                                        admit: { limiter.admit($0.uid) }) { request, peer, respond in
+                logger.info("token socket: \(request.method) \(request.path) from \(peer)")
+                switch (request.method, request.path) {
+                case ("GET", "/token"):
+                    daemon.withAccessToken { result in
+                        switch result {
+                        case .success(let token):
+                            let body = JSONValue.object([("access_token", .string(token.token.exposed)), ("expires_at", .number(token.expiresAt.rounded(.down)))])
+                            respond(LocalHTTPRequest.response(status: 200, reason: "OK", json: body.serialized))
+                        case .failure(let unavailable):
+                            let body = JSONValue.object([("error", .string("no access token: " + unavailable.reason))])
+                            respond(LocalHTTPRequest.response(status: 503, reason: "Service Unavailable", json: body.serialized))
+                        }
+                    }
+                case ("GET", "/status"):
+                    daemon.work.async {
+                        let report = StatusReport(lifecycle: daemon.lifecycle, now: SystemWallClock().now(), pid: getpid())
+                        respond(LocalHTTPRequest.response(status: 200, reason: "OK", json: report.json.serialized))
+                    }
+                case (_, "/token"), (_, "/status"):
+                    respond(LocalHTTPRequest.response(status: 405, reason: "Method Not Allowed", json: #"{"error":"only GET"}"#))
+                default:
+                    respond(LocalHTTPRequest.response(status: 404, reason: "Not Found", json: #"{"error":"GET /token or GET /status"}"#))
+                }
+            }
+            logger.info("serving access tokens to local programs at \(path)")
+            return server
+        } catch {
+            logger.warning("token socket \(path): \(error); local programs cannot get tokens from this daemon")
+            return nil
+        }
+    }
+}
+
+/// A token bucket per user id: a misbehaving program cannot make the daemon busy for others.
+final class RateLimiter: Sendable {
+    private let perSecond: Double
+    private let burst: Double
+    private let buckets = Mutex<[UInt32: (tokens: Double, at: Double)]>([:])
+
+    init(perSecond: Double, burst: Double) {
+        self.perSecond = perSecond
+        self.burst = burst
+    }
+
+    func admit(_ uid: UInt32) -> Bool {
+        let now = Double(monotonicMicroseconds()) / 1e6
+        return buckets.withLock { buckets in
+            var bucket = buckets[uid] ?? (burst, now)
+            bucket.tokens = min(burst, bucket.tokens + (now - bucket.at) * perSecond)
+            bucket.at = now
+            guard bucket.tokens >= 1 else {
+                buckets[uid] = bucket
+                return false
+            }
+            bucket.tokens -= 1
+            buckets[uid] = bucket
+            return true
+        }
+    }
+}

@@ -1,0 +1,110 @@
+"""Scenario 16: the local token socket. `hubagent token` prints the cached access token; 50
+concurrent clients x 200 requests cost southgate at most one token request; GET /status
+answers; the socket is 0660; malformed, oversized and slow requests get 400 / 408 and never
+disturb the daemon; the peer's uid and pid are logged."""
+
+import json
+import os
+import socket
+import stat
+import subprocess
+import threading
+import time
+
+
+def ask(path, request=b"GET /token HTTP/1.1\r\nHost: x\r\n\r\n", timeout=40):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(request)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def test_token_socket(spawn_emulator, hubagent):
+    emu = spawn_emulator("--token-lifetime", "3600")
+    agent_id, boarding = emu.create_agent("SHARED_SECRET")
+    agent = hubagent(emu)
+    agent.write_boarding(boarding)
+    agent.start()
+    agent.wait_for(r"access token valid until", timeout=15)
+    path = os.path.join(agent.runtime_dir, "token.sock")
+    assert stat.S_ISSOCK(os.stat(path).st_mode) and os.stat(path).st_mode & 0o777 == 0o660
+
+    token = subprocess.run([agent.args[0], "token", "--runtime-dir", agent.runtime_dir], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+    assert token.returncode == 0, token.stderr
+    issued = [json.loads(r["response"])["access_token"] for r in emu.requests() if r["path"].endswith("/oauth/token") and r["status"] == 200]
+    assert token.stdout.strip() == issued[-1]
+    agent.wait_for(r"token socket: GET /token from uid %d gid \d+ pid \d+" % os.getuid(), timeout=5)
+
+    # 50 clients x 200 requests: all answered from the cache, one upstream request at most.
+    before = len([r for r in emu.requests() if r["path"].endswith("/oauth/token")])
+    failures, tokens = [], set()
+
+    def client():
+        for _ in range(200):
+            try:
+                status, body = ask(path)
+                if status != 200:
+                    failures.append(status)
+                else:
+                    tokens.add(json.loads(body)["access_token"])
+            except OSError as error:
+                failures.append(repr(error))
+    threads = [threading.Thread(target=client) for _ in range(50)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    elapsed = time.monotonic() - started
+    assert not failures, failures[:5]
+    assert len(tokens) == 1
+    after = len([r for r in emu.requests() if r["path"].endswith("/oauth/token")])
+    assert after - before <= 1
+    print("10,000 token requests in %.1f s (%.0f/s)" % (elapsed, 10000 / elapsed))
+
+    status, body = ask(path, b"GET /status HTTP/1.1\r\n\r\n")
+    assert status == 200 and json.loads(body)["clientId"] == agent_id
+
+    assert ask(path, b"DELETE /token HTTP/1.1\r\n\r\n")[0] == 405
+    assert ask(path, b"GET /secrets HTTP/1.1\r\n\r\n")[0] == 404
+    assert ask(path, b"hello\r\n\r\n")[0] == 400
+    assert ask(path, b"GET /token HTTP/1.1\r\n" + b"X-Padding: " + b"a" * 10000 + b"\r\n\r\n")[0] == 400
+    assert ask(path, b"\x00\xff\xfe garbage \r\n\r\n")[0] == 400
+
+    # A client that never finishes its request is cut off; the daemon keeps serving others.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as slow:
+        slow.settimeout(20)
+        slow.connect(path)
+        slow.sendall(b"GET /token HTTP/1.1\r\n")
+        assert ask(path)[0] == 200
+        answer = slow.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+
+    assert agent.proc.poll() is None
+    assert agent.stop() == 0
+
+
+def test_token_without_daemon(binary, tmp_path):
+    result = subprocess.run([binary, "token", "--runtime-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+    assert result.returncode == 1
+    assert "cannot reach the daemon" in result.stderr and result.stdout == ""
+
+
+def test_token_while_waiting_for_boarding(spawn_emulator, hubagent):
+    emu = spawn_emulator()
+    agent = hubagent(emu)
+    agent.start()
+    agent.wait_for(r"serving access tokens to local programs", timeout=10)
+    path = os.path.join(agent.runtime_dir, "token.sock")
+    status, body = ask(path)
+    assert status == 503 and "waiting for a boarding file" in json.loads(body)["error"]
+    assert agent.stop() == 0
