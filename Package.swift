@@ -27,7 +27,7 @@ var targets: [Target] = [
     // Boarding, credential store, data sources, the lifecycle state machine and its driver.
     .target(name: "Agent", dependencies: ["Crypto", "JSON", "Southgate", "Platform"]),
     // The binary: command-line parsing and one file per subcommand.
-    .executableTarget(name: "hubagent", dependencies: ["Agent", "JSON", "Platform", "Southgate", "CSystemd"]),
+    .executableTarget(name: "hubagent", dependencies: ["Agent", "Crypto", "JSON", "Platform", "Southgate", "CSystemd"]),
 
     .testTarget(name: "JSONTests", dependencies: ["JSON"]),
     .testTarget(name: "PlatformTests", dependencies: ["Platform"]),

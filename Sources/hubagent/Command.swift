@@ -11,6 +11,7 @@ enum Command {
         Commands:
           run                run the agent in the foreground (what systemd starts)
           status [--json]    the agent's state, credentials' schedule and last error
+          check [--json]     diagnostics: files, state, network, TLS, clock, token, systemd
           token              print a valid access token from the running daemon
           validate [FILE…]   check boarding, data source and settings files
           version            print the version
@@ -23,6 +24,7 @@ enum Command {
         "run": RunCommand.help,
         "validate": ValidateCommand.help,
         "status": StatusCommand.help,
+        "check": CheckCommand.help,
         "token": TokenCommand.help,
         "version": """
             Usage: hubagent version
@@ -58,6 +60,8 @@ enum Command {
             return ValidateCommand.main(rest)
         case "status":
             return StatusCommand.main(rest)
+        case "check":
+            return CheckCommand.main(rest)
         case "token":
             return TokenCommand.main(rest)
         case "version", "--version":

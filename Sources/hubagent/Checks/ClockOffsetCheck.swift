@@ -1,0 +1,68 @@
+import Agent
+import Platform
+
+/// `clock.offset`: this gateway's clock against southgate's (`Server-Time`, else `Date`, of the
+/// answer network.tls got). The agent corrects its assertions by the offset it learns, but an
+/// offset this large also breaks TLS validity checks and the operator's logs.
+enum ClockOffsetCheck: HealthCheck {
+    static let id = "clock.offset"
+
+    /// A minute is more than any NTP-synchronized clock drifts.
+    static let warnAbove = 60.0
+    /// Five minutes: the usual tolerance of token services for `iat`/`exp` (southgate's own is
+    /// not documented, protocol.md §10.3).
+    static let failAbove = 300.0
+
+    static func run(_ context: CheckContext) -> CheckResult {
+        guard context.southgate != nil, let probe = context.probe else { return CheckContext.noSouthgate }
+        guard case .success(let response) = probe.result else {
+            return .skip("no answer from southgate (see network.tls)", fix: "fix network.tls first")
+        }
+        guard let server = serverTime(response.headers) else {
+            return .skip("southgate's answer had no usable Server-Time or Date header", fix: "check whether a proxy rewrites southgate's answers")
+        }
+        let local = (probe.sentAt + probe.receivedAt) / 2
+        let offset = server - local
+        let size = abs(offset)
+        let fix = "synchronize this clock: `timedatectl set-ntp true` (systemd-timesyncd) or chrony, with an NTP server reachable from here"
+        // Date has whole seconds: below that, there is nothing to tell.
+        guard size >= 1 else { return .ok("this clock agrees with southgate's (within the 1 s of its Date header)") }
+        let text = "this clock is \(Format.duration(size)) \(offset > 0 ? "behind" : "ahead of") southgate's (southgate \(Format.time(server)), here \(Format.time(local)))"
+        if size > failAbove { return .fail(text, fix: fix) }
+        if size > warnAbove { return .warn(text, fix: fix) }
+        return .ok(text)
+    }
+
+    /// Server clock minus local clock, from the probe; nil without an answer that tells. The
+    /// local moment the server stamped is taken as the middle of the exchange.
+    static func offset(_ context: CheckContext) -> Double? {
+        guard let probe = context.probe, case .success(let response) = probe.result, let server = serverTime(response.headers) else { return nil }
+        return server - (probe.sentAt + probe.receivedAt) / 2
+    }
+
+    /// `Server-Time` (epoch seconds, protocol.md §6.3) when present, else `Date` (RFC 9110
+    /// §6.6.1). A whole-second stamp is taken as the middle of its second.
+    static func serverTime(_ headers: [String: String]) -> Double? {
+        let plausible = 946_684_800.0...32_503_680_000.0
+        var seconds: Double?
+        if let value = headers["server-time"], let number = Double(value.filter { $0 != " " }), plausible.contains(number) {
+            seconds = number
+        } else if let value = headers["date"], let date = parseIMFFixdate(value), plausible.contains(date) {
+            seconds = date
+        }
+        return seconds.map { $0 == $0.rounded(.down) ? $0 + 0.5 : $0 }
+    }
+
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// `Sun, 06 Nov 1994 08:49:37 GMT` → epoch seconds.
+    static func parseIMFFixdate(_ text: String) -> Double? {
+        let parts = text.split(separator: " ")
+        guard parts.count == 6, parts[5] == "GMT", let day = Int(parts[1]), let month = months.firstIndex(of: String(parts[2])),
+              let year = Int(parts[3]), (1970...9999).contains(year), (1...31).contains(day) else { return nil }
+        let clock = parts[4].split(separator: ":").compactMap { Int($0) }
+        guard clock.count == 3, (0..<24).contains(clock[0]), (0..<60).contains(clock[1]), (0..<61).contains(clock[2]) else { return nil }
+        let days = UTCCalendar.daysSinceEpoch(year: year, month: month + 1, day: day)
+        return Double(days * 86400 + clock[0] * 3600 + clock[1] * 60 + clock[2])
+    }
+}
