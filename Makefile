@@ -13,7 +13,7 @@ BIN           = .build/release/hubagent
 
 APT_PACKAGES  = libssl-dev libsystemd-dev libcurl4-openssl-dev pkg-config strace systemd-container debootstrap
 
-.PHONY: all deps build release unit-test emulator-test system-test test demo install clean
+.PHONY: all deps build release unit-test emulator-test system-test test demo install clean bench
 
 all: release
 
@@ -63,3 +63,9 @@ install: release
 
 clean:
 	rm -rf .build .build-*
+
+## Footprint and latency benchmarks against the emulator (bench/README.md): prints a table and
+## writes bench/RESULTS.md, in about 5 minutes. BENCH_ARGS=--quick for a one-minute smoke run
+## (prints only). Informational: a missed target never fails the build.
+bench: release
+	$(PYTHON) bench/bench.py --hubagent $(abspath $(BIN)) $(BENCH_ARGS)
