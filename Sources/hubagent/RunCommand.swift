@@ -146,6 +146,7 @@ enum RunCommand {
         signals.install(SIGTERM, queue: daemon.work) {
             serviceManager.stopping()
             logger.notice("stopping on SIGTERM")
+            unlink(directories.runtime + "/" + TokenSocket.fileName)
             // _exit, not exit: atexit handlers would tear down OpenSSL under a key generation
             // still running on the effects queue. Nothing is buffered (logs are write(2)), and
             // whatever is in flight is crash-safe by design, so there is nothing to flush.

@@ -59,3 +59,30 @@ def test_status_without_anything(binary, tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
     assert result.returncode == 1
     assert "no status from a running daemon" in result.stderr
+
+
+def test_status_in_each_waiting_state(spawn_emulator, hubagent):
+    """waitingForBoarding with no file; needsReboarding after offboarding, with the reason as a problem."""
+    emu = spawn_emulator()
+    agent = hubagent(emu)
+    agent.start()
+    agent.wait_for(r"serving access tokens to local programs", timeout=10)
+    code, text, _ = status(agent, "--json")
+    report = json.loads(text)
+    assert code == 0 and report["state"] == "waitingForBoarding" and report["clientId"] is None
+    assert report["summary"].startswith("waiting for a boarding file")
+
+    agent_id, boarding = emu.create_agent("SHARED_SECRET")
+    agent.write_boarding(boarding)
+    agent.wait_for(r"access token valid until", timeout=15)
+    emu.admin_json("POST", "/api/agentmanagement/v3/agents/%s/boarding/offboard" % agent_id)
+    assert agent.stop() == 0
+    agent.start()
+    agent.wait_for(r"offboarded", timeout=30)
+    code, text, _ = status(agent, "--json")
+    report = json.loads(text)
+    assert report["state"] == "needsReboarding"
+    assert any("offboarded" in problem for problem in report["problems"])
+    code, human, _ = status(agent)
+    assert "problem" in human and "offboarded" in human
+    assert agent.stop() == 0

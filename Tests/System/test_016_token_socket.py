@@ -80,6 +80,14 @@ def test_token_socket(spawn_emulator, hubagent):
     assert ask(path, b"GET /token HTTP/1.1\r\n" + b"X-Padding: " + b"a" * 10000 + b"\r\n\r\n")[0] == 400
     assert ask(path, b"\x00\xff\xfe garbage \r\n\r\n")[0] == 400
 
+    # A client that half-closes after its request still gets the answer.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as half:
+        half.settimeout(20)
+        half.connect(path)
+        half.sendall(b"GET /token HTTP/1.1\r\n\r\n")
+        half.shutdown(socket.SHUT_WR)
+        assert half.recv(4096).startswith(b"HTTP/1.1 200")
+
     # A client that never finishes its request is cut off; the daemon keeps serving others.
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as slow:
         slow.settimeout(20)
@@ -108,3 +116,34 @@ def test_token_while_waiting_for_boarding(spawn_emulator, hubagent):
     status, body = ask(path)
     assert status == 503 and "waiting for a boarding file" in json.loads(body)["error"]
     assert agent.stop() == 0
+
+
+def test_socket_refuses_users_outside_its_group(spawn_emulator, hubagent):
+    """The filesystem, not the daemon, keeps other users out: mode 0660, owner and group only."""
+    import shutil
+    import tempfile
+    emu = spawn_emulator()
+    agent = hubagent(emu)
+    # A runtime directory every user may enter, as /run/hubagent is: only the socket's mode decides.
+    agent.runtime_dir = tempfile.mkdtemp(prefix="hubagent-run-", dir="/tmp")
+    os.chmod(agent.runtime_dir, 0o755)
+    agent.start()
+    agent.wait_for(r"serving access tokens to local programs", timeout=10)
+    path = os.path.join(agent.runtime_dir, "token.sock")
+    probe = ("import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n s.connect(sys.argv[1]); print('connected')\n"
+             "except PermissionError: print('refused')\n")
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+
+    def as_nobody():
+        os.setgid(nobody.pw_gid)
+        os.setgroups([])
+        os.setuid(nobody.pw_uid)
+    # The system interpreter: another user cannot run one under /root.
+    interpreter = "/usr/bin/python3"
+    owner = subprocess.run([interpreter, "-c", probe, path], stdout=subprocess.PIPE, text=True, timeout=30)
+    assert owner.stdout.strip() == "connected"
+    other = subprocess.run([interpreter, "-c", probe, path], stdout=subprocess.PIPE, text=True, timeout=30, preexec_fn=as_nobody)
+    assert other.stdout.strip() == "refused"
+    assert agent.stop() == 0
+    shutil.rmtree(agent.runtime_dir, ignore_errors=True)
