@@ -327,6 +327,16 @@ def onboarding_latency(binary, emu, work, runs):
     return out
 
 
+def exec_baseline(binary, runs):
+    """exec -> exit of `hubagent version`: what loading and linking the binary costs alone."""
+    times = []
+    for _ in range(runs):
+        t0 = time.monotonic()
+        subprocess.run([binary, "version"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        times.append(time.monotonic() - t0)
+    return times
+
+
 def ready_latency(binary, agents, work, runs):
     """exec -> READY=1 on a fake notify socket, with stored state, per profile."""
     out = {}
@@ -410,6 +420,69 @@ class IdleProbe(threading.Thread):
                 self.results[p]["fds_end"] = fd_count(self.agents[p].pid)
         except Exception as error:  # noqa: BLE001 (reported by the main thread)
             self.error = error
+
+
+TOKEN_REQUEST = b"GET /token HTTP/1.1\r\nHost: hubagent\r\n\r\n"
+
+# A token-socket client in its own process (the GIL would make threads the bottleneck): waits for
+# a common start time, then asks N times, one connection each; prints statuses, latencies, end.
+TOKEN_CLIENT = r"""
+import json, socket, sys, time
+path, count, start = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+request = %r
+statuses, latencies = {}, []
+time.sleep(max(0, start - time.monotonic()))
+for _ in range(count):
+    t0 = time.monotonic()
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(30)
+            s.connect(path)
+            s.sendall(request)
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        status = data.split(b" ", 2)[1].decode() if data else "empty"
+    except OSError as error:
+        status = type(error).__name__
+    latencies.append(time.monotonic() - t0)
+    statuses[status] = statuses.get(status, 0) + 1
+print(json.dumps({"statuses": statuses, "latencies": latencies, "end": time.monotonic()}))
+""" % TOKEN_REQUEST
+
+
+def token_socket(agent, sequential, total, clients):
+    """GET /token on the agent's token socket: latency one request at a time, then throughput
+    with `clients` processes; the daemon's CPU per request and its memory before and after.
+    None when the daemon has no token socket."""
+    path = os.path.join(agent.run, "token.sock")
+    if not os.path.exists(path):
+        return None
+    mem_before, cpu_before = memory(agent.pid), cpu_snapshot(agent.pid)
+
+    def run_clients(n_clients, per_client):
+        start = time.monotonic() + 1.0
+        procs = [PROCS.popen([sys.executable, "-c", TOKEN_CLIENT, path, str(per_client), repr(start)],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) for _ in range(n_clients)]
+        results = [json.loads(p.communicate(timeout=300)[0]) for p in procs]
+        statuses, latencies = {}, []
+        for r in results:
+            latencies += r["latencies"]
+            for k, v in r["statuses"].items():
+                statuses[k] = statuses.get(k, 0) + v
+        return statuses, latencies, max(r["end"] for r in results) - start
+
+    seq_statuses, seq_lat, _ = run_clients(1, sequential)
+    statuses, latencies, seconds = run_clients(clients, max(1, total // clients))
+    cpu = cpu_delta(cpu_before, cpu_snapshot(agent.pid))
+    requests = sum(seq_statuses.values()) + sum(statuses.values())
+    return {"sequential": seq_lat, "sequential_statuses": seq_statuses, "latencies": latencies,
+            "statuses": statuses, "seconds": seconds, "clients": clients,
+            "cpu_us_per_request": cpu["cpu_ms_sched"] * 1000.0 / requests,
+            "mem_before": mem_before, "mem_after": memory(agent.pid)}
 
 
 STRACE_LINE = re.compile(r"^(\d+)\s+(\d\d):(\d\d):(\d\d\.\d+)\s+(?:<\.\.\. (\w+) resumed>|(\w+)\()(.*)\)\s+=\s+(-?\w+)(.*?)<([\d.]+)>$")
@@ -640,7 +713,7 @@ def rss_groups(binary, pid):
 
 # --- report ------------------------------------------------------------------------------------
 
-def report(args, info, binary_info, idle_mem, idle, onboard, ready, rotation, churned):
+def report(args, info, binary_info, idle_mem, idle, onboard, ready, rotation, churned, sock):
     rows = []   # (measure, value, target, verdict)
     rows.append(("binary size, stripped (--static-swift-stdlib)",
                  "%s (%d bytes; unstripped %s)" % (mib(binary_info["stripped"] / 1024), binary_info["stripped"],
@@ -686,6 +759,9 @@ def report(args, info, binary_info, idle_mem, idle, onboard, ready, rotation, ch
         rows.append(("exec -> READY=1, stored state, %s (%d runs)" % (p, len(times)),
                      "median %s, p90 %s" % (ms(statistics.median(times)), ms(percentile(times, 90))),
                      "<= 30 ms", verdict(statistics.median(times) <= 0.030)))
+    times = ready["version"]
+    rows.append(("exec -> exit of `hubagent version` (%d runs; loading and linking %d libraries)" % (len(times), len(binary_info["ldd"]) - 1),
+                 "median %s, p90 %s" % (ms(statistics.median(times)), ms(percentile(times, 90))), "", ""))
     for p in PROFILES:
         o = onboard[p]
         rows.append(("onboarding, %s (%d runs)" % (p, len(o["exec_to_onboarded"])),
@@ -696,7 +772,19 @@ def report(args, info, binary_info, idle_mem, idle, onboard, ready, rotation, ch
         times = rotation[p]
         rows.append(("rotation, %s (%d rotations)" % (p, len(times)),
                      "median %s (max %s)" % (ms(statistics.median(times)), ms(max(times))), "", ""))
-    rows.append(("token socket throughput, p50/p99", "n/a (token socket not built yet)", "", "n/a"))
+    if sock is None:
+        rows.append(("token socket throughput, p50/p99", "n/a (token socket not built yet)", "", "n/a"))
+    else:
+        seq, conc = sock["sequential"], sock["latencies"]
+        ok = sock["statuses"].get("200", 0)
+        others = {k: v for k, v in list(sock["statuses"].items()) + list(sock["sequential_statuses"].items()) if k != "200"}
+        rows.append(("token socket GET /token, one at a time (%d)" % len(seq),
+                     "p50 %s, p99 %s" % (ms(percentile(seq, 50)), ms(percentile(seq, 99))), "", ""))
+        rows.append(("token socket throughput, %d clients (%d requests)" % (sock["clients"], len(conc)),
+                     "%.0f answers/s; p50 %s, p99 %s; daemon CPU %.0f us/request; RSS %+d kB%s" % (
+                         ok / sock["seconds"], ms(percentile(conc, 50)), ms(percentile(conc, 99)),
+                         sock["cpu_us_per_request"], sock["mem_after"]["rss"] - sock["mem_before"]["rss"],
+                         "; not 200: %s" % others if others else ""), "", ""))
     return rows
 
 
@@ -710,7 +798,7 @@ def table_text(rows):
     return "\n".join(lines)
 
 
-def markdown(args, info, binary_info, rows, idle, churned, onboard, ready, rotation, elapsed, idle_mem, breakdown):
+def markdown(args, info, binary_info, rows, idle, churned, onboard, ready, rotation, elapsed, idle_mem, breakdown, tokens):
     md = ["# hubagent benchmarks", ""]
     md.append("Written by `bench/bench.py`%s on %s; the whole run took %.0f s." % (" --quick" if args.quick else "", info["date"], elapsed))
     md += ["", "## Machine", "",
@@ -786,6 +874,16 @@ def markdown(args, info, binary_info, rows, idle, churned, onboard, ready, rotat
         md += ["", "RSA_3072 key generation during the churn (the silent gap after each rotation and its token, "
                "while the other agents churn): %d samples, median %.1f s, p90 %.1f s, max %.1f s." % (
                    len(k), statistics.median(k), percentile(k, 90), max(k))]
+    if tokens is not None:
+        md += ["", "### Token socket", "",
+               "On the idle SHARED_SECRET agent after its idle windows: `GET /token` over `run/token.sock`, one "
+               "connection per request (as `curl --unix-socket` does). First %d requests one at a time from one "
+               "process, then %d from %d processes started together; the latencies are per request, connect to "
+               "close. Statuses one at a time: %s; concurrent: %s. Daemon memory before %s, after %s (kB). The "
+               "daemon logs one line per request." % (
+                   len(tokens["sequential"]), len(tokens["latencies"]), tokens["clients"],
+                   json.dumps(tokens["sequential_statuses"]), json.dumps(tokens["statuses"]),
+                   json.dumps(tokens["mem_before"]), json.dumps(tokens["mem_after"]))]
     md += ["", "### Latencies (all samples, ms)", ""]
     for p in PROFILES:
         md.append("- exec -> READY=1, %s: %s" % (p, " ".join("%.1f" % (t * 1000) for t in sorted(ready[p]))))
@@ -825,12 +923,17 @@ def parse_args():
                         "key (0.3-2.5 s of CPU) must be ready before it expires; on a loaded 2-core machine that "
                         "took up to 27 s")
     p.add_argument("--churn-timeout", type=int, default=170, help="per profile, from the start of its agents")
+    p.add_argument("--token-requests", type=int, default=2000, help="token socket: requests one at a time")
+    p.add_argument("--token-burst", type=int, default=6000,
+                   help="token socket: requests from --token-clients processes (the daemon allows a burst of 10,000 per uid, then 1,000/s)")
+    p.add_argument("--token-clients", type=int, default=4)
     p.add_argument("--max-seconds", type=int, default=600, help="hard limit for the whole run")
     p.add_argument("--keep", action="store_true", help="keep the work directory (logs, strace files)")
     p.add_argument("--note", default="", help="a line for the report, e.g. how the binary was built")
     args = p.parse_args()
     if args.quick:
         args.ready_runs, args.onboard_runs, args.rotations = 5, 3, 3
+        args.token_requests, args.token_burst = 200, 1000
         args.idle_seconds, args.churn_tokens, args.churn_rotations = 10, 40, 4
         args.churn_shared, args.churn_rsa, args.churn_timeout = (1, 1, 6), (2, 1, 12), 90
     if args.out is None and not args.quick:
@@ -881,6 +984,7 @@ def main():
 
         say("exec -> READY=1 with stored state: %d runs per profile" % args.ready_runs)
         ready = ready_latency(args.hubagent, {p: onboard[p]["last_agent"] for p in PROFILES}, work, args.ready_runs)
+        ready["version"] = exec_baseline(args.hubagent, args.ready_runs)
 
         say("idle agents: onboarding, then 2 x %d s windows (in the background)" % args.idle_seconds)
         idle_agents = {p: Agent(args.hubagent, os.path.join(work, "idle-%s" % p), emu).board(p, "bench-idle") for p in PROFILES}
@@ -909,11 +1013,14 @@ def main():
         probe.join(timeout=2 * args.idle_seconds + 60)
         if probe.error or probe.is_alive():
             raise RuntimeError("idle probe: %s" % (probe.error or "did not finish"))
+        # The token socket only now: its requests would wake the idle agents.
+        say("token socket: %d requests one at a time, %d from %d clients" % (args.token_requests, args.token_burst, args.token_clients))
+        tokens = token_socket(idle_agents["SHARED_SECRET"], args.token_requests, args.token_burst, args.token_clients)
         for agent in idle_agents.values():
             agent.stop()
         idle = {"window": args.idle_seconds, "results": probe.results}
 
-        rows = report(args, info, binary_info, idle_mem, idle, onboard, ready, rotation, churned)
+        rows = report(args, info, binary_info, idle_mem, idle, onboard, ready, rotation, churned, tokens)
         signal.alarm(0)
         elapsed = time.monotonic() - started
         print(table_text(rows))
@@ -927,7 +1034,7 @@ def main():
         if args.out:
             with open(args.out, "w") as f:
                 f.write(markdown(args, info, binary_info, rows, idle, churned, onboard, ready, rotation, elapsed,
-                                 idle_mem, breakdown))
+                                 idle_mem, breakdown, tokens))
             say("wrote %s (%.0f s)" % (os.path.relpath(args.out), elapsed))
         if args.keep:
             say("work directory kept: %s" % work)

@@ -135,8 +135,12 @@ public final class UnixStreamServer: @unchecked Sendable {
 
     private func read(_ connection: Connection) {
         var chunk = [UInt8](repeating: 0, count: 4096)
-        let count = chunk.withUnsafeMutableBytes { Glibc.read(connection.fd, $0.baseAddress, $0.count) }
-        if count == 0 || (count < 0 && errno != EAGAIN && errno != EINTR) {
+        // errno is read right after the call, inside the closure, before anything can change it.
+        let (count, error) = chunk.withUnsafeMutableBytes { buffer -> (Int, Int32) in
+            let count = Glibc.read(connection.fd, buffer.baseAddress, buffer.count)
+            return (count, count < 0 ? errno : 0)
+        }
+        if count == 0 || (count < 0 && error != EAGAIN && error != EINTR) {
             finish(connection, nil)  // the client went away
             return
         }
