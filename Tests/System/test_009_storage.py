@@ -2,6 +2,7 @@
 an O_EXCL 0600 create, fsync, rename, fsync of the directory, in that order (checked with
 strace when it is installed)."""
 
+import glob
 import os
 import re
 import shutil
@@ -31,31 +32,32 @@ def test_durable_write_order(spawn_emulator, hubagent):
     agent = hubagent(emu)
     agent.write_boarding(boarding)
     trace = os.path.join(agent.workdir, "trace")
-    agent.start(prefix=["strace", "-f", "-qq", "-o", trace,
+    # -ff: one file per thread, so no call is split by another thread's (`<unfinished ...>`);
+    # a durable write happens on one thread from open to the directory fsync.
+    agent.start(prefix=["strace", "-f", "-ff", "-qq", "-o", trace,
                         "-e", "trace=open,openat,write,fsync,fdatasync,rename,renameat,renameat2,close"])
     agent.wait_for(r"access token valid until", timeout=20)
     assert agent.stop() == 0
 
-    lines = open(trace).read().splitlines()
-    # Follow each temp file from creation to the directory fsync.
-    renames = [i for i, l in enumerate(lines) if re.search(r'rename(at2?)?\(.*"\.state\.\d+\.json\.tmp\.\d+".*"state\.\d+\.json"', l)]
-    assert len(renames) >= 2, "expected the pending onboarding and the identity to be written"
-    for index in renames:
-        line = lines[index]
-        temp = re.search(r'"(\.state\.\d+\.json\.tmp\.\d+)"', line).group(1)
-        dirfd = re.search(r"renameat2?\((\d+),", line).group(1)
-        opens = [i for i, l in enumerate(lines[:index]) if '"%s"' % temp in l and "openat(" in l]
-        assert opens, "no open of %s" % temp
-        open_line = lines[opens[-1]]
-        for flag in ("O_WRONLY", "O_CREAT", "O_EXCL", "O_NOFOLLOW", "O_CLOEXEC"):
-            assert flag in open_line, open_line
-        assert ", 0600)" in open_line, open_line
-        fd = re.search(r"= (\d+)$", open_line).group(1)
-        pid = open_line.split()[0]
-        between = [l for l in lines[opens[-1]:index] if l.split()[0] == pid]
-        assert any(re.search(r"write\(%s," % fd, l) for l in between), "no write to the temp file"
-        # strace -f splits a call that another thread interrupts: `fsync(5 <unfinished ...>`.
-        fsync_at = [i for i, l in enumerate(between) if re.search(r"fsync\(%s[) ]" % fd, l)]
-        assert fsync_at, "temp file not fsynced before rename"
-        after = [l for l in lines[index:] if l.split()[0] == pid][:4]
-        assert any(re.search(r"fsync\(%s[) ]" % dirfd, l) for l in after), "directory not fsynced after rename: %r" % after
+    checked = 0
+    for path in glob.glob(trace + ".*"):
+        lines = open(path).read().splitlines()
+        renames = [i for i, l in enumerate(lines) if re.search(r'rename(at2?)?\(.*"\.state\.\d+\.json\.tmp\.\d+".*"state\.\d+\.json"', l)]
+        for index in renames:
+            line = lines[index]
+            temp = re.search(r'"(\.state\.\d+\.json\.tmp\.\d+)"', line).group(1)
+            dirfd = re.search(r"renameat2?\((\d+),", line).group(1)
+            opens = [i for i, l in enumerate(lines[:index]) if '"%s"' % temp in l and "openat(" in l]
+            assert opens, "no open of %s" % temp
+            open_line = lines[opens[-1]]
+            for flag in ("O_WRONLY", "O_CREAT", "O_EXCL", "O_NOFOLLOW", "O_CLOEXEC"):
+                assert flag in open_line, open_line
+            assert ", 0600)" in open_line, open_line
+            fd = re.search(r"= (\d+)$", open_line).group(1)
+            between = lines[opens[-1]:index]
+            assert any(re.search(r"write\(%s," % fd, l) for l in between), "no write to the temp file"
+            assert any(re.search(r"fsync\(%s\) += 0" % fd, l) for l in between), "temp file not fsynced before rename"
+            after = lines[index + 1:index + 4]
+            assert any(re.search(r"fsync\(%s\) += 0" % dirfd, l) for l in after), "directory not fsynced after rename: %r" % after
+            checked += 1
+    assert checked >= 2, "expected the pending onboarding and the identity to be written"
