@@ -44,6 +44,9 @@ def test_bursts_rate_limits_and_broken_connections(spawn_emulator, hubagent):
     puts = requests_to(emu, "/register/" + agent_id, since=mark)
     assert [r["status"] for r in puts] == [429, 200]
     assert puts[1]["time"] - puts[0]["time"] >= 2.9
+    # The rotation is followed by a token request with the new credentials: let it finish
+    # before the faults below are armed, or it would take (or dodge) one of them.
+    agent.wait_for(r"access token valid until", timeout=20)
 
     # Resets, a delay beyond the request timeout, and a truncated body on the token endpoint.
     mark = len(emu.requests())
