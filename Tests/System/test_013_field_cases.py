@@ -17,7 +17,6 @@ Proven here, each by the emulator's request log (counts and statuses) and the da
   authentication whose password never reaches the log.
 """
 
-import datetime
 import json
 import os
 import socket
@@ -27,6 +26,7 @@ import time
 import pytest
 
 from conftest import Hubagent
+from pki import unrelated_ca
 from proxy import ConnectProxy
 from verify import parts
 
@@ -416,23 +416,6 @@ def test_offline_longer_than_the_token_lifetime(spawn_emulator, hubagent, tmp_pa
 
 
 # --- 6. CA ---------------------------------------------------------------------------------------
-
-def unrelated_ca(path):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "unrelated test CA")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    with open(path, "wb") as f:
-        f.write(cert.public_bytes(serialization.Encoding.PEM))
-    return str(path)
 
 
 class AgentWithoutCAOption(Hubagent):

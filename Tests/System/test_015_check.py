@@ -5,7 +5,6 @@ by 400 s (and 120 s), broken settings and data source files, the systemd unit wi
 or failed (through a stand-in systemctl); `--online` costs exactly one token request. No
 credential ever appears in its output."""
 
-import datetime
 import json
 import os
 import re
@@ -14,6 +13,7 @@ import subprocess
 
 import pytest
 
+from pki import unrelated_ca
 from proxy import ConnectProxy
 
 AM = "/api/agentmanagement/v3"
@@ -96,24 +96,6 @@ def assert_well_formed(by_id, report):
         assert (c["fix"] is None) == (c["status"] == "OK"), c
     assert report["fails"] == sum(c["status"] == "FAIL" for c in report["checks"])
     assert report["warnings"] == sum(c["status"] == "WARN" for c in report["checks"])
-
-
-def unrelated_ca(path):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "unrelated test CA")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    with open(path, "wb") as f:
-        f.write(cert.public_bytes(serialization.Encoding.PEM))
-    return str(path)
 
 
 @pytest.fixture
