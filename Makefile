@@ -17,7 +17,7 @@ DEB_DIR       = .build/deb
 APT_PACKAGES  = libssl-dev libsystemd-dev libcurl4-openssl-dev pkg-config strace systemd-container debootstrap \
                 dpkg-dev lintian
 
-.PHONY: all deps build release unit-test emulator-test system-test test demo install deb clean bench
+.PHONY: all deps build release unit-test emulator-test system-test test demo install deb clean bench fuzz
 
 all: release
 
@@ -78,3 +78,9 @@ clean:
 ## (prints only). Informational: a missed target never fails the build.
 bench: release
 	$(PYTHON) bench/bench.py --hubagent $(abspath $(BIN)) $(BENCH_ARGS)
+
+## libFuzzer campaign (Tests/Fuzz/README.md): a separate sanitizer build in .build-fuzz, then each
+## target for FUZZ_SECONDS against its committed corpus; fails on a crash or a broken invariant.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	Tests/Fuzz/run.sh --seconds $(FUZZ_SECONDS)

@@ -36,6 +36,23 @@ var targets: [Target] = [
     .testTarget(name: "AgentTests", dependencies: ["Agent"], exclude: ["Fixtures/datasources"]),
 ]
 
+// libFuzzer targets (Tests/Fuzz/README.md), declared only when HUBAGENT_FUZZ=1 so the normal build
+// and test never see them. Tests/Fuzz/run.sh passes -sanitize=fuzzer,address for every module:
+// the libraries get coverage instrumentation, and each target's main hands over to libFuzzer.
+if Context.environment["HUBAGENT_FUZZ"] == "1" {
+    targets.append(.systemLibrary(name: "CLibFuzzer", path: "Tests/Fuzz/CLibFuzzer"))
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("fuzz-boarding", ["Agent", "JSON", "Platform"]),
+        ("fuzz-datasources", ["Agent", "JSON"]),
+        ("fuzz-jwt", ["Crypto", "JSON"]),
+        ("fuzz-southgate", ["Southgate", "Crypto", "JSON"]),
+        ("fuzz-local-http", ["Platform"]),
+    ]
+    for target in fuzzTargets {
+        targets.append(.executableTarget(name: target.name, dependencies: target.dependencies + ["CLibFuzzer"], path: "Tests/Fuzz/\(target.name)"))
+    }
+}
+
 for index in targets.indices where targets[index].type != .system {
     targets[index].swiftSettings = (targets[index].swiftSettings ?? []) + strict
 }

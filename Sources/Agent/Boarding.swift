@@ -61,6 +61,8 @@ public struct BoardingConfiguration: Equatable, Sendable {
         guard clientID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
             throw fail("content.clientId contains characters other than letters, digits, '-' and '_'")
         }
+        // The tenant is logged and signed into every client assertion.
+        guard !tenant.unicodeScalars.contains(where: isControl) else { throw fail("content.tenant contains a control character") }
 
         // `clientCredentialProfile` is an array with one element; accept a bare string too.
         let profileNames: [String]
@@ -104,10 +106,17 @@ public struct BoardingConfiguration: Equatable, Sendable {
         }
         let rest = url.dropFirst("https://".count)
         let host = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        guard !host.isEmpty, !host.contains("@"), !rest.contains("?"), !rest.contains("#"), !url.contains(" ") else {
+        // No whitespace or control characters (RFC 3986): the URL is logged and handed to libcurl.
+        guard !host.isEmpty, !host.contains("@"), !rest.contains("?"), !rest.contains("#"),
+              !url.unicodeScalars.contains(where: { $0.value <= 0x20 || isControl($0) }) else {
             throw fail("content.baseUrl \"\(url)\" is not a valid URL", nil)
         }
     }
+}
+
+/// C0 and C1 controls and DEL: never meant in a boarding file's text, and harmful in a log line.
+private func isControl(_ scalar: Unicode.Scalar) -> Bool {
+    scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
 }
 
 /// The date-times of boarding files: `2019-05-23T11:42:24.000Z`, with optional fraction and an
@@ -145,7 +154,8 @@ public enum ISO8601 {
         guard index < chars.count else { return nil }
         if chars[index] == 90 || chars[index] == 122 {
             index += 1
-        } else if chars[index] == 43 || chars[index] == 45, let h = number(index + 1, 2), chars.count > index + 3, chars[index + 3] == 58, let m = number(index + 4, 2) {
+        } else if chars[index] == 43 || chars[index] == 45, let h = number(index + 1, 2), chars.count > index + 3, chars[index + 3] == 58,
+                  let m = number(index + 4, 2), h < 24, m < 60 {  // RFC 3339 §5.6: +99:99 is not an offset
             offset = (h * 3600 + m * 60) * (chars[index] == 43 ? 1 : -1)
             index += 6
         } else {

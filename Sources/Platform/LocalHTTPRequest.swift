@@ -29,7 +29,9 @@ public struct LocalHTTPRequest: Equatable, Sendable {
         let method = String(parts[0])
         let path = String(parts[1])
         guard !method.isEmpty, method.allSatisfy({ $0.isASCII && $0.isUppercase }) else { return .malformed("bad method") }
-        guard path.hasPrefix("/"), path.count <= 256, path.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else { return .malformed("bad path") }
+        // Visible ASCII only (RFC 9112 request-target): the path is written to the journal, where
+        // a NUL or an escape sequence would forge or garble the line.
+        guard path.hasPrefix("/"), path.utf8.count <= 256, path.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else { return .malformed("bad path") }
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":"), colon != line.startIndex,
                   !line[..<colon].contains(where: { $0 == " " || $0 == "\t" }) else {

@@ -4,7 +4,7 @@ import Platform
 enum HTTPDate {
     /// `Server-Time` (epoch seconds, protocol.md §6.3) when present, else `Date` (RFC 9110 §6.6.1).
     static func serverTime(_ headers: [String: String]) -> Double? {
-        if let value = headers["server-time"], let seconds = Double(value.trimmingASCIISpaces()), plausible.contains(seconds) { return seconds }
+        if let value = headers["server-time"], let seconds = decimalSeconds(value.trimmingASCIISpaces()), plausible.contains(seconds) { return seconds }
         return headers["date"].flatMap(parseIMFFixdate).flatMap { plausible.contains($0) ? $0 : nil }
     }
 
@@ -16,8 +16,22 @@ enum HTTPDate {
     /// delta form is honoured and a date is read as "a while" (60 s).
     static func retryAfter(_ value: String) -> Double? {
         let trimmed = value.trimmingASCIISpaces()
-        if let seconds = Double(trimmed), seconds >= 0 { return min(seconds, 3600) }
+        if let seconds = decimalSeconds(trimmed) { return min(seconds, 3600) }
         return parseIMFFixdate(trimmed) != nil ? 60 : nil
+    }
+
+    /// `123` or `123.45` and nothing else: `Double(_:)` would also take `0x1p3`, `inf`, `nan`,
+    /// `1e3` or a sign, none of which a server means by a number of seconds.
+    static func decimalSeconds(_ text: String) -> Double? {
+        let bytes = Array(text.utf8)
+        let isDigit = { (byte: UInt8) in (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+        let integer = bytes.prefix(while: isDigit)
+        guard !integer.isEmpty, integer.count <= 15 else { return nil }
+        let rest = bytes.dropFirst(integer.count)
+        if !rest.isEmpty {
+            guard rest.first == UInt8(ascii: "."), rest.count >= 2, rest.dropFirst().allSatisfy(isDigit) else { return nil }
+        }
+        return Double(text)
     }
 
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -30,6 +44,9 @@ enum HTTPDate {
               (1970...9999).contains(year) else { return nil }
         let clock = parts[4].split(separator: ":").compactMap { Int($0) }
         guard clock.count == 3, (1...31).contains(day), (0..<24).contains(clock[0]), (0..<60).contains(clock[1]), (0..<61).contains(clock[2]) else { return nil }
-        return Double(UTCCalendar.daysSinceEpoch(year: year, month: month + 1, day: day) * 86400 + clock[0] * 3600 + clock[1] * 60 + clock[2])
+        let days = UTCCalendar.daysSinceEpoch(year: year, month: month + 1, day: day)
+        // 31 November is a broken header, not 1 December.
+        guard UTCCalendar.civil(fromDays: days) == (year, month + 1, day) else { return nil }
+        return Double(days * 86400 + clock[0] * 3600 + clock[1] * 60 + clock[2])
     }
 }

@@ -247,6 +247,19 @@ final class SouthgateClientTests: XCTestCase {
         XCTAssertNil(HTTPDate.retryAfter("-1"))
     }
 
+    /// GIVEN numbers that `Double(_:)` reads but no server means (hex floats, inf, nan, exponents,
+    /// signs, bare dots) WHEN read as Server-Time or Retry-After THEN they are ignored.
+    func testSecondsAreDecimalDigitsOnly() {
+        for text in ["0x1p31", "inf", "nan", "1.8e9", "+1800000000", "1800000000.", ".5", "1_800_000_000", "١٨٠٠٠٠٠٠٠٠"] {
+            XCTAssertNil(HTTPDate.decimalSeconds(text), text)
+            XCTAssertNil(HTTPDate.serverTime(["server-time": text]), text)
+            XCTAssertNil(HTTPDate.retryAfter(text), text)
+        }
+        XCTAssertEqual(HTTPDate.decimalSeconds("1800000000.25"), 1_800_000_000.25)
+        XCTAssertEqual(HTTPDate.serverTime(["server-time": "1800000000.5"]), 1_800_000_000.5)
+        XCTAssertEqual(HTTPDate.retryAfter("0"), 0)
+    }
+
     /// GIVEN 500, 502 and 503 WHEN handled THEN `.serverError` with the status.
     func testServerErrors() {
         for status in [500, 502, 503] {
