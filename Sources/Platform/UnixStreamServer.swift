@@ -78,13 +78,13 @@ public final class UnixStreamServer: @unchecked Sendable {
         }
         let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
         source.setEventHandler { [weak self] in self?.acceptAll() }
+        source.setCancelHandler { close(fd) }
         source.resume()
         acceptSource = source
     }
 
     deinit {
-        acceptSource?.cancel()
-        close(listener)
+        acceptSource?.cancel()  // closes the listener once Dispatch has let go of it
         unlink(path)
     }
 
@@ -121,6 +121,11 @@ public final class UnixStreamServer: @unchecked Sendable {
             connections[fd] = connection
             let reader = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
             reader.setEventHandler { [weak self] in self?.read(connection) }
+            // The descriptor is closed only once Dispatch has stopped watching it: closed any
+            // earlier, its number can come back from accept() while the old registration still
+            // stands, and the new connection's reads are never reported (the client then sees
+            // a timeout and a reset instead of its answer).
+            reader.setCancelHandler { close(fd) }
             connection.reader = reader
             let timer = DispatchSource.makeTimerSource(queue: queue)
             timer.schedule(deadline: .now() + timeout)
@@ -187,8 +192,9 @@ public final class UnixStreamServer: @unchecked Sendable {
         connection.timer?.cancel()
         if let reader = connection.reader {
             if connection.answered { reader.resume() }  // a suspended source must be resumed before it is released
-            reader.cancel()
+            reader.cancel()  // its cancel handler closes the descriptor
+        } else {
+            close(connection.fd)
         }
-        close(connection.fd)
     }
 }
