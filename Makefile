@@ -17,7 +17,7 @@ DEB_DIR       = .build/deb
 APT_PACKAGES  = libssl-dev libsystemd-dev libcurl4-openssl-dev pkg-config strace systemd-container debootstrap \
                 dpkg-dev lintian
 
-.PHONY: all deps build release unit-test emulator-test system-test test demo install deb clean bench fuzz
+.PHONY: all deps build release unit-test emulator-test system-test test demo install deb clean bench fuzz soak storage-faults
 
 all: release
 
@@ -84,3 +84,12 @@ bench: release
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	Tests/Fuzz/run.sh --seconds $(FUZZ_SECONDS)
+
+## The long robustness runs (the short versions are part of `make test`): every state-file syscall
+## failed in turn during onboarding and rotation (about 12 min), and the soak: 10,000 rotations and
+## 50,000 token refreshes under random southgate faults (about 30 min); arguments in *_ARGS.
+storage-faults: release
+	$(PYTHON) Tests/System/storage_faults.py --hubagent $(abspath $(BIN)) $(STORAGE_FAULTS_ARGS)
+
+soak: release
+	$(PYTHON) Tests/System/soak.py --hubagent $(abspath $(BIN)) --rotations 10000 --refreshes 50000 $(SOAK_ARGS)

@@ -143,6 +143,19 @@ public final class AgentDaemon: @unchecked Sendable {
         }
     }
 
+    /// On stop (on `work`): credentials in use that are not on disk yet get one last attempt,
+    /// since nothing else holds them after the process exits.
+    public func storeBeforeExit() {
+        dispatchPrecondition(condition: .onQueue(work))
+        guard lifecycle.unstoredSince != nil else { return }
+        do {
+            let saved = try configuration.store.save(lifecycle.stored)
+            logger.notice("stored the credentials in use before stopping (generation \(saved.generation))")
+        } catch {
+            logger.error("stopping with credentials that could not be stored (\(error)); they are lost, and the gateway may need a new boarding file")
+        }
+    }
+
     /// Reads the boarding file and the data source configuration again (SIGHUP).
     public func reloadConfigurationFiles() {
         work.async { [self] in
@@ -189,15 +202,15 @@ public final class AgentDaemon: @unchecked Sendable {
             }
         case let .register(boarding, stored):
             let offset = lifecycle.clockOffset ?? 0
-            run { [self] in
-                let (state, outcome) = register(boarding, stored: stored, clockOffset: offset)
-                return .registered(stored: state, outcome: outcome)
+            runAll { [self] in
+                let (state, outcome, unstored) = register(boarding, stored: stored, clockOffset: offset)
+                return [.registered(stored: state, outcome: outcome)] + (unstored.map { [.stored(state, outcome: .failure($0))] } ?? [])
             }
         case let .rotate(choice, stored):
             let offset = lifecycle.clockOffset ?? 0
-            run { [self] in
-                let (state, outcome) = rotate(using: choice, stored: stored, clockOffset: offset)
-                return .rotated(stored: state, using: choice, outcome: outcome)
+            runAll { [self] in
+                let (state, outcome, unstored) = rotate(using: choice, stored: stored, clockOffset: offset)
+                return [.rotated(stored: state, using: choice, outcome: outcome)] + (unstored.map { [.stored(state, outcome: .failure($0))] } ?? [])
             }
         case let .fetchToken(identity, offset):
             run { [self] in .tokenFetched(fetchToken(identity, clockOffset: offset)) }
@@ -205,6 +218,13 @@ public final class AgentDaemon: @unchecked Sendable {
             run { [self] in
                 let (state, outcome) = uploadDataSources(configuration, identity: identity, accessToken: token, stored: stored)
                 return .dataSourcesUploaded(stored: state, outcome: outcome)
+            }
+        case .store(let state):
+            run { [self] in
+                switch save(state, attempts: 1) {
+                case .success(let saved): .stored(saved, outcome: .success(()))
+                case .failure(let failure): .stored(state, outcome: .failure(failure))
+                }
             }
         case .prepareKey(let stored):
             run { [self] in
@@ -216,9 +236,15 @@ public final class AgentDaemon: @unchecked Sendable {
 
     /// Runs an effect off the work queue and feeds its result back as an event.
     private func run(_ effect: @escaping @Sendable () -> Lifecycle.Event) {
+        runAll { [effect()] }
+    }
+
+    /// The same for an effect that reports more than one event; they are handled in order, with
+    /// nothing in between.
+    private func runAll(_ effect: @escaping @Sendable () -> [Lifecycle.Event]) {
         effects.async { [self] in
-            let event = effect()
-            work.async { [self] in handle(event) }
+            let events = effect()
+            work.async { [self] in for event in events { handle(event) } }
         }
     }
 
@@ -254,7 +280,9 @@ public final class AgentDaemon: @unchecked Sendable {
         return .failure(.storage(lastError))
     }
 
-    private func register(_ boarding: BoardingConfiguration, stored: StoredState, clockOffset: Double) -> (StoredState, Result<Double?, Lifecycle.Failure>) {
+    /// The state now in use, the outcome, and why that state is not on disk when the server
+    /// accepted the registration but storing its answer failed.
+    private func register(_ boarding: BoardingConfiguration, stored: StoredState, clockOffset: Double) -> (StoredState, Result<Double?, Lifecycle.Failure>, Lifecycle.Failure?) {
         var state = stored
         var key: RSAPrivateKey?
         var keyPEM: Secret?
@@ -269,7 +297,7 @@ public final class AgentDaemon: @unchecked Sendable {
                     keyPEM = Secret(try generated.pkcs8PEM().text)
                 }
             } catch {
-                return (stored, .failure(.crypto(error.description)))
+                return (stored, .failure(.crypto(error.description)), nil)
             }
         }
         // The key must be durable before its public half leaves the gateway (design.md §4 rule 5).
@@ -277,20 +305,20 @@ public final class AgentDaemon: @unchecked Sendable {
             state.onboarding = PendingOnboarding(boardingFingerprint: boarding.fingerprint, keyPEM: keyPEM)
             switch save(state) {
             case .success(let saved): state = saved
-            case .failure(let failure): return (stored, .failure(failure))
+            case .failure(let failure): return (stored, .failure(failure), nil)
             }
         }
         let jwk: JWK?
         do {
             jwk = try key.map { $0.publicKey.jwk(kid: try UUIDv4.random()) }
         } catch {
-            return (state, .failure(.crypto("\(error)")))
+            return (state, .failure(.crypto("\(error)")), nil)
         }
         let exchange: Exchange<ClientIdentifier>
         do {
             exchange = try client(boarding.baseURL).register(initialAccessToken: boarding.initialAccessToken.exposed, publicKey: jwk)
         } catch {
-            return (state, .failure(.southgate(error)))
+            return (state, .failure(.southgate(error)), nil)
         }
         let response = exchange.value
         if response.clientID != boarding.clientID {
@@ -307,19 +335,19 @@ public final class AgentDaemon: @unchecked Sendable {
                                  baseURL: boarding.baseURL, boardingFingerprint: boarding.fingerprint, current: registration)
         next.onboarding = nil
         next.markUsed(boarding.fingerprint)
-        switch save(next, attempts: 5) {
+        switch save(next) {
         case .success(let saved):
-            return (saved, .success(exchange.serverTime))
+            return (saved, .success(exchange.serverTime), nil)
         case .failure(let failure):
-            // The server consumed the IAT but the credentials cannot be stored: nothing can be
-            // done without the operator; say so plainly.
-            logger.error("onboarding succeeded but its credentials could not be stored; free space or fix the state directory, then drop a new boarding file")
-            return (state, .failure(failure))
+            // The server consumed the IAT: these credentials are the only ones there are. Use
+            // them from memory while the lifecycle retries storing them.
+            return (next, .success(exchange.serverTime), failure)
         }
     }
 
-    private func rotate(using choice: Lifecycle.RegistrationChoice, stored: StoredState, clockOffset: Double) -> (StoredState, Result<Double?, Lifecycle.Failure>) {
-        guard var identity = stored.identity else { return (stored, .failure(.storage("no identity to rotate"))) }
+    /// Like `register`: the state in use, the outcome, and why it is not on disk.
+    private func rotate(using choice: Lifecycle.RegistrationChoice, stored: StoredState, clockOffset: Double) -> (StoredState, Result<Double?, Lifecycle.Failure>, Lifecycle.Failure?) {
+        guard var identity = stored.identity else { return (stored, .failure(.storage("no identity to rotate")), nil) }
         var state = stored
         var key: RSAPrivateKey?
         do {
@@ -333,7 +361,7 @@ public final class AgentDaemon: @unchecked Sendable {
                 }
             }
         } catch {
-            return (stored, .failure(.crypto(error.description)))
+            return (stored, .failure(.crypto(error.description)), nil)
         }
         // Durable before the PUT: a crash or a lost answer repeats the same PUT (design.md §4 rule 5).
         if !identity.rotationInProgress || identity.pendingKeyPEM != stored.identity?.pendingKeyPEM {
@@ -341,7 +369,7 @@ public final class AgentDaemon: @unchecked Sendable {
             state.identity = identity
             switch save(state) {
             case .success(let saved): state = saved
-            case .failure(let failure): return (stored, .failure(failure))
+            case .failure(let failure): return (stored, .failure(failure), nil)
             }
         }
         let authorizing = choice == .current ? identity.current : (identity.previous ?? identity.current)
@@ -349,7 +377,7 @@ public final class AgentDaemon: @unchecked Sendable {
         do {
             jwk = try key.map { $0.publicKey.jwk(kid: try UUIDv4.random()) }
         } catch {
-            return (state, .failure(.crypto("\(error)")))
+            return (state, .failure(.crypto("\(error)")), nil)
         }
         let exchange: Exchange<ClientIdentifier>
         do {
@@ -357,7 +385,7 @@ public final class AgentDaemon: @unchecked Sendable {
                 registrationClientURI: authorizing.registrationClientURI, registrationAccessToken: authorizing.registrationAccessToken.exposed,
                 clientID: identity.clientID, publicKey: jwk)
         } catch {
-            return (state, .failure(.southgate(error)))
+            return (state, .failure(.southgate(error)), nil)
         }
         let response = exchange.value
         let registration = Registration(
@@ -375,11 +403,14 @@ public final class AgentDaemon: @unchecked Sendable {
         next.identity = identity
         switch save(next) {
         case .success(let saved):
-            return (saved, .success(exchange.serverTime))
+            return (saved, .success(exchange.serverTime), nil)
         case .failure(let failure):
-            // Not stored, so not used: the rotation is repeated later with the same RAT, which
-            // the server still accepts.
-            return (state, .failure(failure))
+            // The server already replaced the secret, so the old one no longer gets tokens: use
+            // the new one from memory while the lifecycle retries storing it. Should the process
+            // die first, the stored in-progress rotation repeats the PUT with the same RAT,
+            // which the server still accepts; no request that would void that RAT goes out
+            // before this state is stored (the next rotation stores first).
+            return (next, .success(exchange.serverTime), failure)
         }
     }
 

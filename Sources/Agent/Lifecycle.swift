@@ -18,6 +18,7 @@ public struct Lifecycle: Sendable {
         case token
         case prepareKey
         case uploadDataSources
+        case store
     }
 
     /// Why a driver operation did not complete.
@@ -73,6 +74,9 @@ public struct Lifecycle: Sendable {
         case dataSourcesRead(Result<DataSourceConfiguration, ConfigurationError>?)
         /// The driver finished `.uploadDataSources`; `stored` is what is now on disk.
         case dataSourcesUploaded(stored: StoredState, outcome: Result<Void, Failure>)
+        /// Storing a state already in use failed (`.failure`, after `.registered` or `.rotated`
+        /// succeeded on the server), or `.store` finished (then `stored` is what is now on disk).
+        case stored(StoredState, outcome: Result<Void, Failure>)
     }
 
     public enum Action: Equatable, Sendable {
@@ -95,6 +99,9 @@ public struct Lifecycle: Sendable {
         case fetchToken(Identity, clockOffset: Double)
         /// Store this state; nothing waits for it.
         case persist(StoredState)
+        /// Store this state, which is in use but not yet on disk (the server accepted a
+        /// registration or rotation whose answer could not be stored); report `.stored`.
+        case store(StoredState)
         /// Send `.wakeUp` at this local time; nil cancels the timer.
         case wakeUp(at: Double?)
         case log(LogLevelName, String)
@@ -131,6 +138,15 @@ public struct Lifecycle: Sendable {
     public private(set) var dataSourcesProblem: String?
     /// The content southgate refused as invalid: not sent again until the file changes.
     private var refusedDataSourcesHash: String?
+    /// Set while `stored` holds credentials the server issued that are not on disk yet: the
+    /// generation last stored before them. Any state stored later carries them.
+    public private(set) var unstoredSince: Int?
+    /// Why the credentials in use are not on disk; retried with backoff until they are.
+    public private(set) var storageProblem: String?
+    public private(set) var storageFailures = 0
+    public private(set) var storeRetryAt: Double?
+    /// Local time the credentials in use were loaded or obtained (for `testRotationInterval`).
+    public private(set) var credentialsSince: Double?
 
     public enum Recovery: Sendable, Equatable {
         case none, clockResynced, rotateWithCurrent, rotateWithPrevious, rotated
@@ -144,7 +160,7 @@ public struct Lifecycle: Sendable {
         switch inFlight {
         case .register?: return .onboarding
         case .rotate?: return .rotating
-        case .token?, .prepareKey?, .uploadDataSources?, nil: break
+        case .token?, .prepareKey?, .uploadDataSources?, .store?, nil: break
         }
         if reboardingReason != nil { return .needsReboarding }
         return stored.identity == nil ? .waitingForBoarding : .onboarded
@@ -154,7 +170,9 @@ public struct Lifecycle: Sendable {
 
     /// Local time at which the current secret is due for rotation.
     public var rotationDueLocal: Double? {
-        stored.identity?.rotationDue(fraction: policy.rotationFraction).map { $0 - (clockOffset ?? 0) }
+        let due = stored.identity?.rotationDue(fraction: policy.rotationFraction).map { $0 - (clockOffset ?? 0) }
+        guard stored.identity != nil, let interval = policy.testRotationInterval, let since = credentialsSince else { return due }
+        return min(due ?? .infinity, since + interval)
     }
 
     // MARK: Transitions
@@ -165,6 +183,7 @@ public struct Lifecycle: Sendable {
         switch event {
         case .started(let state):
             stored = state
+            credentialsSince = now
             if let identity = state.identity {
                 actions.append(.log(.info, "loaded identity \(identity.clientID) (\(identity.profile.rawValue)), generation \(state.generation)"))
                 if identity.rotationInProgress { actions.append(.log(.notice, "a rotation was interrupted; repeating it with the same registration access token")) }
@@ -195,8 +214,36 @@ public struct Lifecycle: Sendable {
             stored = state
             inFlight = nil
             if case .failure(let failure) = outcome { actions += failed(failure, doing: "key generation", now: now, jitter: jitter) }
+        case let .stored(state, outcome):
+            stored = state
+            if inFlight == .store { inFlight = nil }
+            if case .failure(let failure) = outcome { actions += storeFailed(failure, now: now, jitter: jitter) }
         }
+        if let since = unstoredSince, stored.generation > since { actions += storedAgain() }
         return actions + decide(now: now)
+    }
+
+    /// The server's answer is in use but not on disk: keep working with it (a restart now would
+    /// lose it, and with it, after onboarding, the used initial access token) and retry storing
+    /// it with backoff, so that a disk that was full for a while costs nothing.
+    private mutating func storeFailed(_ failure: Failure, now: Double, jitter: Double) -> [Action] {
+        if unstoredSince == nil { unstoredSince = stored.generation }
+        storageFailures += 1
+        let delay = policy.backoff(failures: storageFailures, jitter: jitter)
+        storeRetryAt = now + delay
+        storageProblem = "the credentials in use are not stored yet (\(failure)); free space in the state directory, do not stop hubagent meanwhile"
+        lastError = failure.description
+        lastErrorAt = now
+        return [.log(storageFailures == 1 ? .error : .warning, "\(storageProblem!); retrying in \(Format.duration(delay))")]
+    }
+
+    private mutating func storedAgain() -> [Action] {
+        let attempts = storageFailures
+        unstoredSince = nil
+        storageProblem = nil
+        storageFailures = 0
+        storeRetryAt = nil
+        return [.log(.notice, "credentials stored (generation \(stored.generation)) after \(attempts) failed attempt\(attempts == 1 ? "" : "s")")]
     }
 
     private mutating func boardingRead(_ result: Result<BoardingConfiguration, ConfigurationError>?, now: Double) -> [Action] {
@@ -231,6 +278,7 @@ public struct Lifecycle: Sendable {
         case .success(let serverTime):
             observe(serverTime: serverTime, now: now)
             succeeded()
+            credentialsSince = now
             token = nil
             reboardingReason = nil
             recovery = .none
@@ -261,6 +309,7 @@ public struct Lifecycle: Sendable {
         case .success(let serverTime):
             observe(serverTime: serverTime, now: now)
             succeeded()
+            credentialsSince = now
             // New credentials are proven by fetching a token with them right away.
             token = nil
             if recovery != .none { recovery = .rotated }
@@ -377,7 +426,21 @@ public struct Lifecycle: Sendable {
     /// With nothing in flight, starts the next due operation or sets the timer for it.
     private mutating func decide(now: Double) -> [Action] {
         guard inFlight == nil else { return [] }
-        if let retryAt, now < retryAt { return [.wakeUp(at: retryAt)] }
+        guard unstoredSince != nil, let storeRetryAt else { return decideOperation(now: now) }
+        // Storing credentials in use comes first, on its own backoff: a failing disk must not
+        // stop tokens from being served meanwhile.
+        if now >= storeRetryAt {
+            self.storeRetryAt = nil
+            inFlight = .store
+            return [.store(stored)]
+        }
+        return decideOperation(now: now).map { action in
+            guard case .wakeUp(let at) = action else { return action }
+            return .wakeUp(at: min(at ?? storeRetryAt, storeRetryAt))
+        }
+    }
+
+    private mutating func decideOperation(now: Double) -> [Action] {        if let retryAt, now < retryAt { return [.wakeUp(at: retryAt)] }
         retryAt = nil
         if let token, now >= token.expiresAt { self.token = nil }
 
@@ -404,8 +467,9 @@ public struct Lifecycle: Sendable {
         }
 
         let rotationDue = identity.rotationDue(fraction: policy.rotationFraction)
+        let testRotationDue = policy.testRotationInterval.flatMap { interval in credentialsSince.map { now >= $0 + interval } } ?? false
         if identity.rotationInProgress || recovery == .rotateWithCurrent || recovery == .rotateWithPrevious
-            || (rotationDue.map { serverTime(now) >= $0 } ?? false) {
+            || (rotationDue.map { serverTime(now) >= $0 } ?? false) || testRotationDue {
             let choice: RegistrationChoice = recovery == .rotateWithPrevious ? .previous : .current
             inFlight = .rotate(choice)
             var text = "rotating credentials"
@@ -490,6 +554,7 @@ public struct Lifecycle: Sendable {
             if let due = rotationDueLocal { parts.append(due > now ? "secret rotates in \(Format.duration(due - now))" : "rotation due") }
         }
         if dataSourcesProblem != nil { parts.append("data source configuration problem (see the log)") }
+        if unstoredSince != nil { parts.append("credentials not stored yet, retrying (see the log)") }
         if offline, let retryAt { parts.append("offline, retrying in \(Format.duration(max(0, retryAt - now)))") }
         return parts.joined(separator: "; ")
     }

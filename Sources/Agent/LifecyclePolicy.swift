@@ -10,6 +10,12 @@ public struct LifecyclePolicy: Equatable, Sendable {
     /// A server clock further off than this from our estimate means our offset is stale: the
     /// first thing to fix after a refused assertion (design.md §4 rule 1).
     public var clockResyncThreshold: Double = 5
+    /// Test only (HUBAGENT_TEST_HOOKS=1, for the soak run): also rotate this long after the
+    /// credentials in use were obtained, and refresh the token this long after it was granted,
+    /// on the local clock. Real lifetimes count in whole seconds and refreshes never come before
+    /// half a token's life, which would make 10,000 rotations take days.
+    public var testRotationInterval: Double?
+    public var testTokenRefreshInterval: Double?
 
     public init() {}
 
@@ -17,7 +23,8 @@ public struct LifecyclePolicy: Equatable, Sendable {
     /// before expiry, whichever is earlier, but never before half of its life, so that short
     /// test lifetimes do not turn into a refresh loop.
     public func tokenRefreshDelay(lifetime: Double) -> Double {
-        max(min(lifetime * 0.8, lifetime - tokenRefreshMargin), lifetime * 0.5)
+        let delay = max(min(lifetime * 0.8, lifetime - tokenRefreshMargin), lifetime * 0.5)
+        return testTokenRefreshInterval.map { min($0, delay) } ?? delay
     }
 
     /// The delay before retry number `failures` (1-based), with `jitter` in [0, 1) spreading it

@@ -1,5 +1,6 @@
 import JSON
 public import Platform
+import Synchronization
 
 /// Reads and writes `StoredState` in the state directory as `state.<generation>.json`.
 ///
@@ -8,6 +9,10 @@ public import Platform
 /// (bad media, a bug) falls back to the one before it instead of losing the identity (design.md §9).
 public final class StateStore: Sendable {
     public let directory: StateDirectory
+    /// One save at a time: the stop path saves from the work queue while the effects queue may
+    /// be saving, and two saves must not pick the same generation (the second would fail on
+    /// the first one's temp file).
+    private let saving = Mutex(())
 
     public init(directory: StateDirectory) {
         self.directory = directory
@@ -49,13 +54,15 @@ public final class StateStore: Sendable {
     /// when this returns has the state become durable.
     @discardableResult
     public func save(_ state: StoredState) throws(SystemError) -> StoredState {
-        var next = state
-        let existing = directory.names().compactMap(Self.generation(of:))
-        next.generation = max(state.generation, existing.max() ?? 0) + 1
-        try directory.replace("state.\(next.generation).json", with: Array(next.json.serialized.utf8))
-        for old in existing where old < next.generation - 1 {
-            try? directory.remove("state.\(old).json")
+        try saving.withLock { _ throws(SystemError) in
+            var next = state
+            let existing = directory.names().compactMap(Self.generation(of:))
+            next.generation = max(state.generation, existing.max() ?? 0) + 1
+            try directory.replace("state.\(next.generation).json", with: Array(next.json.serialized.utf8))
+            for old in existing where old < next.generation - 1 {
+                try? directory.remove("state.\(old).json")
+            }
+            return next
         }
-        return next
     }
 }

@@ -47,7 +47,7 @@ public struct StatusReport: Equatable, Sendable {
             dataSourcesETag = record.eTag
             dataSourcesUploadedAt = record.uploadedAt
         }
-        problems = [lifecycle.reboardingReason, lifecycle.boardingProblem, lifecycle.dataSourcesProblem].compactMap { $0 }
+        problems = [lifecycle.reboardingReason, lifecycle.storageProblem, lifecycle.boardingProblem, lifecycle.dataSourcesProblem].compactMap { $0 }
         lastError = lifecycle.lastError
         lastErrorAt = lifecycle.lastErrorAt
         self.pid = pid

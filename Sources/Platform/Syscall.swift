@@ -12,21 +12,28 @@ public enum Syscall {
 
     /// Returns an errno to fail the call with, or nil to let it run. Tests only.
     public typealias FaultInjector = @Sendable (Name) -> Int32?
+    /// The same, also given the path the call is about, so a fault can aim at one directory.
+    public typealias PathFaultInjector = @Sendable (Name, String) -> Int32?
 
-    private static let injector = Mutex<FaultInjector?>(nil)
+    private static let injector = Mutex<PathFaultInjector?>(nil)
 
     public static func setFaultInjector(_ newValue: FaultInjector?) {
+        guard let newValue else { return setPathFaultInjector(nil) }
+        setPathFaultInjector { name, _ in newValue(name) }
+    }
+
+    public static func setPathFaultInjector(_ newValue: PathFaultInjector?) {
         injector.withLock { $0 = newValue }
     }
 
     @inline(__always)
-    private static func injected(_ name: Name) -> Int32? {
-        injector.withLock { $0 }?(name)
+    private static func injected(_ name: Name, _ subject: String) -> Int32? {
+        injector.withLock { $0 }?(name, subject)
     }
 
     /// Runs `body` until it does not fail with EINTR; returns its result or throws `SystemError`.
     private static func retrying<T: BinaryInteger>(_ name: Name, _ call: String, _ subject: String, _ body: () -> T) throws(SystemError) -> T {
-        if let code = injected(name) { throw SystemError(call, subject, errno: code) }
+        if let code = injected(name, subject) { throw SystemError(call, subject, errno: code) }
         while true {
             let result = body()
             if result >= 0 { return result }
@@ -74,7 +81,7 @@ public enum Syscall {
     /// Never retried after a failure (design.md §9, "fsyncgate"): the caller redoes the whole
     /// replace. The corresponding C function is `fsync`.
     public static func fsync(_ fd: Int32, subject: String) throws(SystemError) {
-        if let code = injected(.fsync) { throw SystemError("fsync", subject, errno: code) }
+        if let code = injected(.fsync, subject) { throw SystemError("fsync", subject, errno: code) }
         while Glibc.fsync(fd) != 0 {
             let code = errno
             if code != EINTR { throw SystemError("fsync", subject, errno: code) }
@@ -99,7 +106,7 @@ public enum Syscall {
     /// Close errors are reported but the descriptor is gone either way (never retried on Linux).
     /// The corresponding C function is `close`.
     public static func close(_ fd: Int32, subject: String) throws(SystemError) {
-        if let code = injected(.close) { Glibc.close(fd); throw SystemError("close", subject, errno: code) }
+        if let code = injected(.close, subject) { Glibc.close(fd); throw SystemError("close", subject, errno: code) }
         if Glibc.close(fd) != 0 && errno != EINTR { throw SystemError("close", subject) }
     }
 }

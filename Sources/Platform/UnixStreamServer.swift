@@ -23,6 +23,7 @@ public final class UnixStreamServer: @unchecked Sendable {
     private let queue: DispatchQueue
     private let listener: Int32
     private var acceptSource: (any DispatchSourceRead)?
+    private var accepting = false
     private let handle: Handler
     private let timeout: Double
     private let answerTimeout: Double
@@ -30,7 +31,9 @@ public final class UnixStreamServer: @unchecked Sendable {
     private var connections: [Int32: Connection] = [:]
 
     /// Binds `path` (replacing a stale socket file) with `mode` and, when given, `group`.
-    /// `admit` decides per connection (the rate limit); a refused peer gets 429.
+    /// `admit` decides per connection (the rate limit); a refused peer gets 429. The umask is
+    /// process-wide and is 0777 during the bind: create the server before other threads create
+    /// files.
     public init(path: String, mode: UInt32, group: UInt32?, timeout: Double = 5, answerTimeout: Double = 30, queue: DispatchQueue,
                 admit: @escaping @Sendable (PeerCredentials) -> Bool, handle: @escaping Handler) throws(SystemError) {
         self.path = path
@@ -79,11 +82,20 @@ public final class UnixStreamServer: @unchecked Sendable {
         let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
         source.setEventHandler { [weak self] in self?.acceptAll() }
         source.setCancelHandler { close(fd) }
-        source.resume()
         acceptSource = source
     }
 
+    /// Starts taking connections; until then clients wait in the listen backlog.
+    public func start() {
+        queue.async { [self] in
+            guard !accepting else { return }
+            accepting = true
+            acceptSource?.resume()
+        }
+    }
+
     deinit {
+        if !accepting { acceptSource?.resume() }  // a suspended source must be resumed before it is released
         acceptSource?.cancel()  // closes the listener once Dispatch has let go of it
         unlink(path)
     }
@@ -178,7 +190,11 @@ public final class UnixStreamServer: @unchecked Sendable {
 
     /// Writes the answer (small: it fits the socket buffer) and closes, once.
     private func finish(_ connection: Connection, _ response: [UInt8]?) {
-        guard connections.removeValue(forKey: connection.fd) != nil else { return }
+        // By identity, not by number: once this connection was finished (a timeout answered
+        // it), its descriptor number may already belong to a newer client, whom a late answer
+        // must not reach.
+        guard connections[connection.fd] === connection else { return }
+        connections[connection.fd] = nil
         if let response {
             response.withUnsafeBytes { raw in
                 var offset = 0

@@ -103,6 +103,16 @@ enum RunCommand {
             logger.error("ignoring unreadable state \(problem); continuing from the generation before it")
         }
 
+        if environment["HUBAGENT_TEST_HOOKS"] == "1", let text = environment["HUBAGENT_TEST_STORAGE_FAULT"] {
+            // Test-only, installed after the state is loaded so that positions count the
+            // daemon's own writes (Tests/System/storage_faults.py).
+            guard let faults = StorageFaultHook(text, directory: directories.state, logger: logger) else {
+                Output.error("hubagent run: HUBAGENT_TEST_STORAGE_FAULT must be SYSCALL:ERRNO:N[..M|+][,...], found \"\(text)\"")
+                return ExitCode.usage
+            }
+            faults.install()
+        }
+
         let boardingSource = BoardingSource(directory: directories.config)
         if loaded.state.identity == nil {
             switch boardingSource.read() {
@@ -146,6 +156,7 @@ enum RunCommand {
         signals.install(SIGTERM, queue: daemon.work) {
             serviceManager.stopping()
             logger.notice("stopping on SIGTERM")
+            daemon.storeBeforeExit()
             unlink(directories.runtime + "/" + TokenSocket.fileName)
             // _exit, not exit: atexit handlers would tear down OpenSSL under a key generation
             // still running on the effects queue. Nothing is buffered (logs are write(2)), and
@@ -176,8 +187,13 @@ enum RunCommand {
         }
 
         logger.notice("hubagent \(HubAgentVersion.string) starting; state in \(directories.state), configuration in \(directories.config)")
+        // The socket is bound first: binding sets the process umask for a moment, which must not
+        // meet a state file being created on the daemon's queues (UnixStreamServer.init). It
+        // accepts only once the daemon has started, so no request is answered from a daemon that
+        // has not yet read its state.
+        let tokenSocket = runtime == nil ? nil : TokenSocket.open(runtimeDirectory: directories.runtime, settings: settings, daemon: daemon, logger: logger)
         daemon.start(with: loaded.state)
-        let tokenSocket = runtime == nil ? nil : TokenSocket.start(runtimeDirectory: directories.runtime, settings: settings, daemon: daemon, logger: logger)
+        tokenSocket?.start()
         // READY once the state is loaded and the work loop runs, never after network success:
         // boot must not wait for the cloud (design.md §5).
         daemon.work.async {
@@ -204,6 +220,12 @@ enum RunCommand {
         var policy = LifecyclePolicy()
         policy.rotationFraction = settings.rotationFraction
         policy.tokenRefreshMargin = settings.tokenRefreshMargin
+        let environment = ProcessEnvironment.current
+        if environment["HUBAGENT_TEST_HOOKS"] == "1" {
+            // Test-only: the soak run's fast cycles (Tests/System/soak.py).
+            policy.testRotationInterval = environment["HUBAGENT_TEST_ROTATION_INTERVAL"].flatMap(Double.init)
+            policy.testTokenRefreshInterval = environment["HUBAGENT_TEST_TOKEN_REFRESH_INTERVAL"].flatMap(Double.init)
+        }
         return policy
     }
 

@@ -10,20 +10,20 @@ import Synchronization
 enum TokenSocket {
     static let fileName = "token.sock"
 
-    /// Starts serving; nil (with a warning) when the socket cannot be created.
-    static func start(runtimeDirectory: String, settings: Settings, daemon: AgentDaemon, logger: Logger) -> UnixStreamServer? {
+    /// Creates the socket; it serves once started. Nil (with a warning) when it cannot be created.
+    static func open(runtimeDirectory: String, settings: Settings, daemon: AgentDaemon, logger: Logger) -> UnixStreamServer? {
         var group: UInt32?
         if let name = settings.tokenSocketGroup {
             guard let entry = getgrnam(name) else {
                 logger.warning("token_socket_group \(name) does not exist; \(fileName) is for this user only")
-                return start(runtimeDirectory: runtimeDirectory, group: nil, daemon: daemon, logger: logger)
+                return open(runtimeDirectory: runtimeDirectory, group: nil, daemon: daemon, logger: logger)
             }
             group = entry.pointee.gr_gid
         }
-        return start(runtimeDirectory: runtimeDirectory, group: group, daemon: daemon, logger: logger)
+        return open(runtimeDirectory: runtimeDirectory, group: group, daemon: daemon, logger: logger)
     }
 
-    private static func start(runtimeDirectory: String, group: UInt32?, daemon: AgentDaemon, logger: Logger) -> UnixStreamServer? {
+    private static func open(runtimeDirectory: String, group: UInt32?, daemon: AgentDaemon, logger: Logger) -> UnixStreamServer? {
         // Generous for real use (a collector asks once a minute) and for bursts of many programs
         // under one user; a runaway loop is held to 1,000 requests a second.
         let limiter = RateLimiter(perSecond: 1000, burst: 10_000)

@@ -41,6 +41,8 @@ class Hubagent:
         self._reader = None
         self.starts = 0
         self.cursor = 0
+        # Extra environment variables for the next start (test hooks).
+        self.env = {}
 
     @property
     def args(self):
@@ -61,7 +63,7 @@ class Hubagent:
         mark = len(self.lines)
         self.cursor = mark
         self.proc = subprocess.Popen(list(prefix) + self.args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+                                     stderr=subprocess.PIPE, env=dict(os.environ, **self.env))
         self.starts += 1
         self.prefixed = bool(prefix)
         self._reader = threading.Thread(target=self._read, args=(self.proc,), daemon=True)

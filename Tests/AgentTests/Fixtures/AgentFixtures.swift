@@ -96,7 +96,7 @@ extension Array where Element == Lifecycle.Action {
         filter {
             switch $0 {
             case .register, .rotate, .fetchToken, .uploadDataSources: true
-            case .persist, .wakeUp, .log, .prepareKey: false
+            case .persist, .store, .wakeUp, .log, .prepareKey: false
             }
         }
     }
