@@ -8,6 +8,9 @@ import PackageDescription
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
+    // Test hooks (fault injection, fast intervals) exist in debug builds, which `swift test`
+    // uses, and in the system tests' separate test build; never in the release binary.
+    .define("HUBAGENT_TEST_HOOKS", .when(configuration: .debug)),
 ]
 
 var targets: [Target] = [

@@ -24,14 +24,3 @@ public struct ConfigurationError: Error, Equatable, Sendable, CustomStringConver
         return text
     }
 }
-
-/// A credential held as text (IAT, RAT, client secret, access token). Its description is
-/// redacted, so string interpolation into a log line cannot leak it.
-public struct Secret: Equatable, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
-    public let exposed: String
-
-    public init(_ value: String) { exposed = value }
-
-    public var description: String { "<redacted>" }
-    public var debugDescription: String { "<redacted>" }
-}

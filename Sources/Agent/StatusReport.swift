@@ -30,7 +30,7 @@ public struct StatusReport: Equatable, Sendable {
 
     public init(lifecycle: Lifecycle, now: Double, pid: Int32?) {
         let identity = lifecycle.stored.identity
-        let offset = lifecycle.clockOffset ?? 0
+        let clock = lifecycle.session.clock
         state = lifecycle.phase.rawValue
         summary = lifecycle.statusLine(now: now)
         clientID = identity?.clientID
@@ -38,18 +38,18 @@ public struct StatusReport: Equatable, Sendable {
         profile = identity?.profile.rawValue
         southgate = identity?.baseURL
         secretExpiresAt = identity?.current.secretExpiresAt
-        nextRotationAt = identity?.rotationDue(fraction: lifecycle.policy.rotationFraction)
-        tokenExpiresAt = lifecycle.token.map { $0.expiresAt + offset }
-        clockOffset = lifecycle.clockOffset
-        offline = lifecycle.offline
+        nextRotationAt = identity?.rotationDue(fraction: lifecycle.policy.rotationFraction)?.seconds
+        tokenExpiresAt = lifecycle.session.token.map { clock.serverTime(at: $0.expiresAt).seconds }
+        clockOffset = clock.offset
+        offline = lifecycle.retry.offline
         if let record = lifecycle.stored.dataSources, record.clientID == identity?.clientID {
             dataSourcesConfigurationID = record.configurationID
             dataSourcesETag = record.eTag
             dataSourcesUploadedAt = record.uploadedAt
         }
-        problems = [lifecycle.reboardingReason, lifecycle.storageProblem, lifecycle.boardingProblem, lifecycle.dataSourcesProblem].compactMap { $0 }
-        lastError = lifecycle.lastError
-        lastErrorAt = lifecycle.lastErrorAt
+        problems = lifecycle.problems
+        lastError = lifecycle.health.lastError
+        lastErrorAt = lifecycle.health.lastErrorAt
         self.pid = pid
         version = HubAgentVersion.string
         updatedAt = now

@@ -220,12 +220,14 @@ enum RunCommand {
         var policy = LifecyclePolicy()
         policy.rotationFraction = settings.rotationFraction
         policy.tokenRefreshMargin = settings.tokenRefreshMargin
+        #if HUBAGENT_TEST_HOOKS
         let environment = ProcessEnvironment.current
         if environment["HUBAGENT_TEST_HOOKS"] == "1" {
             // Test-only: the soak run's fast cycles (Tests/System/soak.py).
             policy.testRotationInterval = environment["HUBAGENT_TEST_ROTATION_INTERVAL"].flatMap(Double.init)
             policy.testTokenRefreshInterval = environment["HUBAGENT_TEST_TOKEN_REFRESH_INTERVAL"].flatMap(Double.init)
         }
+        #endif
         return policy
     }
 

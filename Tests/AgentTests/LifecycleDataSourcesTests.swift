@@ -85,7 +85,7 @@ final class LifecycleDataSourcesTests: XCTestCase {
         _ = lifecycle.step(.dataSourcesUploaded(stored: uploaded, outcome: .success(())), now: t0 + 2)
         let error = ConfigurationError(file: "datasources.yaml", line: 7, column: 15, message: "unknown type \"FLOAT\"")
         let actions = lifecycle.step(.dataSourcesRead(.failure(error)), now: t0 + 3)
-        XCTAssertEqual(lifecycle.dataSources, config)
+        XCTAssertEqual(lifecycle.dataSources.configuration, config)
         XCTAssertEqual(uploads(actions), [])
         XCTAssertTrue(actions.logs(.error).first?.contains("datasources.yaml:7:15") ?? false)
     }
@@ -96,7 +96,7 @@ final class LifecycleDataSourcesTests: XCTestCase {
         _ = lifecycle.step(.dataSourcesRead(.success(try configuration())), now: t0 + 1)
         let refusal = Fixture.refused(.unauthorized, "upload data source configuration", status: 401)
         _ = lifecycle.step(.dataSourcesUploaded(stored: stored, outcome: .failure(refusal)), now: t0 + 2)
-        XCTAssertNil(lifecycle.token)
+        XCTAssertNil(lifecycle.session.token)
         let retry = lifecycle.step(.wakeUp, now: t0 + 60)
         guard case .fetchToken? = retry.network.first else { return XCTFail("\(retry)") }
     }

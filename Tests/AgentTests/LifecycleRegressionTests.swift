@@ -1,5 +1,6 @@
 import XCTest
 @testable import Agent
+import Crypto
 import Southgate
 
 final class LifecycleRegressionTests: XCTestCase {
@@ -33,7 +34,7 @@ final class LifecycleRegressionTests: XCTestCase {
         let before = lifecycle.statusLine(now: Fixture.t0)
         _ = lifecycle.step(.boardingRead(.success(a)), now: Fixture.t0 + 1)
         XCTAssertEqual(lifecycle.statusLine(now: Fixture.t0 + 1), before)
-        XCTAssertNotNil(lifecycle.boardingProblem)
+        XCTAssertNotNil(lifecycle.boardingFile.problem)
     }
 }
 
@@ -77,7 +78,7 @@ final class ExpiryReasonTests: XCTestCase {
         let actions = lifecycle.step(.rotated(stored: Fixture.stored(rotating), using: .current,
                                               outcome: .failure(Fixture.refused(.unauthorized, "rotate", status: 401, serverTime: t0))), now: t0)
         XCTAssertEqual(lifecycle.phase, .needsReboarding)
-        XCTAssertTrue(lifecycle.reboardingReason?.hasPrefix("credentials expired at") ?? false, lifecycle.reboardingReason ?? "")
+        XCTAssertTrue(lifecycle.health.reboardingReason?.hasPrefix("credentials expired at") ?? false, lifecycle.health.reboardingReason ?? "")
         XCTAssertEqual(actions.network, [])
     }
 }
@@ -94,7 +95,7 @@ final class KeyPreparationTests: XCTestCase {
         XCTAssertEqual(lifecycle.step(.wakeUp, now: t0 + 1).effects, [], "one operation at a time")
 
         var prepared = identity
-        prepared.pendingKeyPEM = Secret("-----BEGIN PRIVATE KEY-----\nnext\n-----END PRIVATE KEY-----\n")
+        prepared.pendingKeyPEM = SecretBytes("-----BEGIN PRIVATE KEY-----\nnext\n-----END PRIVATE KEY-----\n")
         let idle = lifecycle.step(.keyPrepared(stored: Fixture.stored(prepared), outcome: .success(())), now: t0 + 2)
         XCTAssertEqual(idle.effects.count, 1)
         guard case .wakeUp(let at)? = idle.effects.first else { return XCTFail("\(idle)") }

@@ -1,5 +1,7 @@
 import XCTest
 @testable import Agent
+import Glibc
+import Platform
 import Southgate
 
 /// The server accepted a registration or rotation but its answer could not be stored (disk
@@ -7,7 +9,7 @@ import Southgate
 final class LifecycleStorageTests: XCTestCase {
     typealias Action = Lifecycle.Action
     let t0 = Fixture.t0
-    let diskFull = Lifecycle.Failure.storage("write /var/lib/hubagent/.state.8.json.tmp.42: No space left on device (ENOSPC)")
+    let diskFull = Lifecycle.Failure.storage(SystemError("write", "/var/lib/hubagent/.state.8.json.tmp.42", errno: ENOSPC))
 
     private func stores(_ actions: [Action]) -> [StoredState] {
         actions.compactMap { if case .store(let state) = $0 { state } else { nil } }
@@ -33,9 +35,9 @@ final class LifecycleStorageTests: XCTestCase {
         XCTAssertEqual(actions.network, [.fetchToken(next.identity!, clockOffset: 0)])
         XCTAssertEqual(lifecycle.phase, .onboarded)
         XCTAssertEqual(lifecycle.stored.identity, next.identity)
-        XCTAssertEqual(lifecycle.unstoredSince, 1)
-        XCTAssertNil(lifecycle.retryAt, "a storage failure must not hold back token requests")
-        XCTAssertEqual(lifecycle.lastError, diskFull.description)
+        XCTAssertEqual(lifecycle.unstored?.since, 1)
+        XCTAssertNil(lifecycle.retry.retryAt, "a storage failure must not hold back token requests")
+        XCTAssertEqual(lifecycle.health.lastError, diskFull.description)
         XCTAssertEqual(actions.logs(.error).count, 1)
         XCTAssertTrue(actions.logs(.error)[0].contains("not stored yet"), actions.logs(.error)[0])
         XCTAssertTrue(lifecycle.statusLine(now: t0).contains("credentials not stored yet"), lifecycle.statusLine(now: t0))
@@ -48,8 +50,8 @@ final class LifecycleStorageTests: XCTestCase {
     func testStoreIsRetriedWithBackoffUntilItSucceeds() throws {
         var (lifecycle, next, _) = try onboardedUnstored()
         var actions = lifecycle.step(.tokenFetched(.success(Fixture.grant(serverTime: t0))), now: t0)
-        XCTAssertNotNil(lifecycle.token)
-        var retryAt = try XCTUnwrap(lifecycle.storeRetryAt)
+        XCTAssertNotNil(lifecycle.session.token)
+        var retryAt = try XCTUnwrap(lifecycle.unstored?.retryAt)
         XCTAssertEqual(actions.wakeUps, [retryAt], "the timer wakes the agent for the store, before the token refresh")
         var delays = [Double]()
         var now = t0
@@ -62,20 +64,20 @@ final class LifecycleStorageTests: XCTestCase {
             XCTAssertEqual(lifecycle.phase, .onboarded)
             actions = lifecycle.step(.stored(next, outcome: .failure(diskFull)), now: now)
             XCTAssertEqual(stores(actions), [])
-            XCTAssertEqual(lifecycle.storageFailures, attempt + 1)
-            retryAt = try XCTUnwrap(lifecycle.storeRetryAt)
+            XCTAssertEqual(lifecycle.unstored?.failures, attempt + 1)
+            retryAt = try XCTUnwrap(lifecycle.unstored?.retryAt)
         }
         XCTAssertGreaterThan(delays.last!, delays.first!, "backoff grows: \(delays)")
-        XCTAssertNotNil(lifecycle.token, "the token survives storage failures")
+        XCTAssertNotNil(lifecycle.session.token, "the token survives storage failures")
 
         now = retryAt
         XCTAssertEqual(stores(lifecycle.step(.wakeUp, now: now)), [next])
         var saved = next
         saved.generation = 2
         actions = lifecycle.step(.stored(saved, outcome: .success(())), now: now)
-        XCTAssertNil(lifecycle.unstoredSince)
-        XCTAssertNil(lifecycle.storageProblem)
-        XCTAssertNil(lifecycle.storeRetryAt)
+        XCTAssertNil(lifecycle.unstored?.since)
+        XCTAssertNil(lifecycle.unstored?.problem)
+        XCTAssertNil(lifecycle.unstored?.retryAt)
         XCTAssertEqual(lifecycle.stored.generation, 2)
         XCTAssertEqual(actions.logs(.notice).filter { $0.contains("credentials stored (generation 2) after 7 failed attempts") }.count, 1, "\(actions)")
         XCTAssertFalse(lifecycle.statusLine(now: now).contains("not stored"))
@@ -100,8 +102,8 @@ final class LifecycleStorageTests: XCTestCase {
             actions = lifecycle.step(.stored(next, outcome: .failure(diskFull)), now: now)
         }
         XCTAssertGreaterThan(refreshes, 2, "tokens were refreshed while the store was failing")
-        XCTAssertNotNil(lifecycle.unstoredSince)
-        XCTAssertNil(lifecycle.reboardingReason)
+        XCTAssertNotNil(lifecycle.unstored?.since)
+        XCTAssertNil(lifecycle.health.reboardingReason)
     }
 
     /// GIVEN a rotation the server accepted WHEN storing its answer fails THEN the new credentials are used for the token and the store is retried; the rotation is not repeated.
@@ -120,10 +122,10 @@ final class LifecycleStorageTests: XCTestCase {
         var actions = lifecycle.step(.rotated(stored: next, using: .current, outcome: .success(t0)), now: t0)
         actions += lifecycle.step(.stored(next, outcome: .failure(diskFull)), now: t0)
         XCTAssertEqual(actions.network, [.fetchToken(rotated, clockOffset: 0)])
-        XCTAssertEqual(lifecycle.unstoredSince, before.generation)
-        XCTAssertNotNil(lifecycle.storageProblem)
+        XCTAssertEqual(lifecycle.unstored?.since, before.generation)
+        XCTAssertNotNil(lifecycle.unstored?.problem)
         _ = lifecycle.step(.tokenFetched(.success(Fixture.grant(serverTime: t0))), now: t0)
-        let retryAt = try XCTUnwrap(lifecycle.storeRetryAt)
+        let retryAt = try XCTUnwrap(lifecycle.unstored?.retryAt)
         actions = lifecycle.step(.wakeUp, now: retryAt)
         XCTAssertEqual(stores(actions), [next])
         XCTAssertEqual(actions.network, [], "no second rotation while the first one's answer is not stored")
@@ -136,8 +138,8 @@ final class LifecycleStorageTests: XCTestCase {
         var saved = next
         saved.generation = 5
         let actions = lifecycle.step(.keyPrepared(stored: saved, outcome: .success(())), now: t0)
-        XCTAssertNil(lifecycle.unstoredSince)
-        XCTAssertNil(lifecycle.storageProblem)
+        XCTAssertNil(lifecycle.unstored?.since)
+        XCTAssertNil(lifecycle.unstored?.problem)
         XCTAssertEqual(actions.logs(.notice).filter { $0.contains("credentials stored") }.count, 1)
         XCTAssertEqual(stores(lifecycle.step(.wakeUp, now: t0 + 600)), [])
     }

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Agent
+import Crypto
 import Southgate
 
 /// design.md §4, rule by rule, with a fake clock: every `step` gets an explicit `now`.
@@ -24,7 +25,7 @@ final class LifecycleTests: XCTestCase {
                       file: StaticString = #filePath, line: UInt = #line) -> (Lifecycle, [Action]) {
         var lifecycle = started(identity, policy: policy, file: file, line: line)
         let actions = lifecycle.step(.tokenFetched(.success(Fixture.grant(serverTime: t0))), now: t0)
-        XCTAssertNotNil(lifecycle.token, file: file, line: line)
+        XCTAssertNotNil(lifecycle.session.token, file: file, line: line)
         return (lifecycle, actions)
     }
 
@@ -39,10 +40,10 @@ final class LifecycleTests: XCTestCase {
             let actions = lifecycle.step(.tokenFetched(.failure(Fixture.transport("token"))), now: now)
             XCTAssertEqual(actions.network, [], "attempt \(attempt)")
             XCTAssertEqual(lifecycle.phase, .onboarded)
-            XCTAssertNil(lifecycle.reboardingReason)
+            XCTAssertNil(lifecycle.health.reboardingReason)
             XCTAssertEqual(lifecycle.stored.identity, identity)
-            XCTAssertTrue(lifecycle.offline)
-            let retryAt = try XCTUnwrap(lifecycle.retryAt)
+            XCTAssertTrue(lifecycle.retry.offline)
+            let retryAt = try XCTUnwrap(lifecycle.retry.retryAt)
             XCTAssertEqual(actions.wakeUps, [retryAt])
             now = retryAt
             XCTAssertEqual(lifecycle.step(.wakeUp, now: now).network, [.fetchToken(identity, clockOffset: 0)], "attempt \(attempt)")
@@ -62,7 +63,7 @@ final class LifecycleTests: XCTestCase {
             XCTAssertEqual(actions.network, [], "attempt \(attempt)")
             XCTAssertNotEqual(lifecycle.phase, .needsReboarding)
             XCTAssertEqual(lifecycle.stored.identity, identity)
-            now = try XCTUnwrap(lifecycle.retryAt)
+            now = try XCTUnwrap(lifecycle.retry.retryAt)
             XCTAssertEqual(lifecycle.step(.wakeUp, now: now).network, [.rotate(.current, stored)], "attempt \(attempt)")
         }
     }
@@ -80,7 +81,7 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(lifecycle.phase, .onboarded)
         XCTAssertEqual(lifecycle.stored.identity, identity)
         XCTAssertFalse(lifecycle.stored.hasUsed(boarding.fingerprint))
-        let retryAt = try XCTUnwrap(lifecycle.retryAt)
+        let retryAt = try XCTUnwrap(lifecycle.retry.retryAt)
         XCTAssertEqual(lifecycle.step(.wakeUp, now: retryAt).network, [.register(boarding, stored)])
     }
 
@@ -94,7 +95,7 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(actions.network, [])
         XCTAssertEqual(actions.persisted, [])
         XCTAssertEqual(lifecycle.phase, .waitingForBoarding)
-        XCTAssertTrue(lifecycle.offline)
+        XCTAssertTrue(lifecycle.retry.offline)
     }
 
     /// GIVEN a token request WHEN it gets 400 with a Server-Time an hour from our estimate THEN the offset is resynced and the token is requested again with it, no rotation, no backoff.
@@ -102,10 +103,10 @@ final class LifecycleTests: XCTestCase {
         let identity = Fixture.identity()
         var lifecycle = started(identity)
         let actions = lifecycle.step(.tokenFetched(.failure(Fixture.refused(.badRequest, "token", status: 400, serverTime: t0 + 3600))), now: t0)
-        XCTAssertEqual(lifecycle.clockOffset, 3600)
+        XCTAssertEqual(lifecycle.session.clock.offset, 3600)
         XCTAssertEqual(actions.network, [.fetchToken(identity, clockOffset: 3600)])
-        XCTAssertEqual(lifecycle.recovery, .clockResynced)
-        XCTAssertNil(lifecycle.retryAt)
+        XCTAssertEqual(lifecycle.session.recovery, .clockResynced)
+        XCTAssertNil(lifecycle.retry.retryAt)
         XCTAssertEqual(lifecycle.phase, .onboarded)
     }
 
@@ -116,7 +117,7 @@ final class LifecycleTests: XCTestCase {
         _ = lifecycle.step(.tokenFetched(.failure(Fixture.refused(.badRequest, "token", status: 400, serverTime: t0 + 3600))), now: t0)
         let actions = lifecycle.step(.tokenFetched(.failure(Fixture.refused(.badRequest, "token", status: 400, serverTime: t0 + 3601))), now: t0 + 1)
         XCTAssertEqual(actions.network, [.rotate(.current, Fixture.stored(identity))])
-        XCTAssertEqual(lifecycle.recovery, .rotateWithCurrent)
+        XCTAssertEqual(lifecycle.session.recovery, .rotateWithCurrent)
         XCTAssertEqual(lifecycle.phase, .rotating)
     }
 
@@ -179,7 +180,7 @@ final class LifecycleTests: XCTestCase {
         let afterRotation = Fixture.stored(rotated, generation: 8)
         let actions = lifecycle.step(.rotated(stored: afterRotation, using: .current, outcome: .success(t0 + 1)), now: t0 + 1)
         XCTAssertEqual(actions.network, [.fetchToken(rotated, clockOffset: 0)])
-        XCTAssertEqual(lifecycle.recovery, .rotated)
+        XCTAssertEqual(lifecycle.session.recovery, .rotated)
         let refused = lifecycle.step(.tokenFetched(.failure(Fixture.refused(.badRequest, "token", status: 400, serverTime: t0 + 2))), now: t0 + 2)
         XCTAssertEqual(lifecycle.phase, .needsReboarding)
         XCTAssertEqual(refused.network, [])
@@ -206,7 +207,7 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(actions.network, [])
         XCTAssertEqual(actions.wakeUps, idleActions.wakeUps)
         XCTAssertEqual(lifecycle.phase, .onboarded)
-        XCTAssertNil(lifecycle.boardingProblem)
+        XCTAssertNil(lifecycle.boardingFile.problem)
     }
 
     /// GIVEN a fingerprint listed as used WHEN that file is read, re-read and the timer fires THEN never `.register`, and the problem is reported.
@@ -215,7 +216,7 @@ final class LifecycleTests: XCTestCase {
         var lifecycle = Lifecycle(policy: policy)
         _ = lifecycle.step(.started(Fixture.stored(nil, used: ["other", boarding.fingerprint])), now: t0)
         var all = lifecycle.step(.boardingRead(.success(boarding)), now: t0)
-        XCTAssertNotNil(lifecycle.boardingProblem)
+        XCTAssertNotNil(lifecycle.boardingFile.problem)
         XCTAssertEqual(all.logs(.notice).count, 1)
         all += lifecycle.step(.wakeUp, now: t0 + 1)
         all += lifecycle.step(.boardingRead(nil), now: t0 + 2)
@@ -239,7 +240,7 @@ final class LifecycleTests: XCTestCase {
         XCTAssertNil(persisted.onboarding)
         XCTAssertEqual(lifecycle.stored, persisted)
         XCTAssertEqual(actions.logs(.error).count, 1)
-        XCTAssertNotNil(lifecycle.boardingProblem)
+        XCTAssertNotNil(lifecycle.boardingFile.problem)
         var later = lifecycle.step(.wakeUp, now: t0 + 3600)
         later += lifecycle.step(.boardingRead(.success(boarding)), now: t0 + 3601)
         later += lifecycle.step(.boardingRead(nil), now: t0 + 3602)
@@ -273,7 +274,7 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(actions.registers, 0)
         XCTAssertEqual(actions.logs(.error).count, 1)
         XCTAssertEqual(actions.wakeUps, [nil])
-        XCTAssertEqual(lifecycle.boardingProblem, "its initial access token expired at 2027-01-15T07:59:00Z; download a new boarding file")
+        XCTAssertEqual(lifecycle.boardingFile.problem, "its initial access token expired at 2027-01-15T07:59:00Z; download a new boarding file")
         XCTAssertEqual(lifecycle.step(.wakeUp, now: t0 + 5).registers, 0)
     }
 
@@ -286,7 +287,7 @@ final class LifecycleTests: XCTestCase {
         let actions = lifecycle.step(.boardingRead(.success(boarding)), now: t0)
         XCTAssertEqual(actions.registers, 0)
         XCTAssertEqual(actions.logs(.error).count, 1)
-        XCTAssertEqual(lifecycle.boardingProblem?.hasPrefix("its initial access token expired at 2027-01-15T07:59:59Z"), true)
+        XCTAssertEqual(lifecycle.boardingFile.problem?.hasPrefix("its initial access token expired at 2027-01-15T07:59:59Z"), true)
     }
 
     /// GIVEN an onboarded agent WHEN an expired new boarding file is read THEN it is not sent and the identity keeps fetching tokens.
@@ -295,7 +296,7 @@ final class LifecycleTests: XCTestCase {
         var (lifecycle, _) = idle(identity)
         let actions = lifecycle.step(.boardingRead(.success(try Fixture.boarding(expiration: t0 - 1))), now: t0 + 1)
         XCTAssertEqual(actions.network, [])
-        XCTAssertNotNil(lifecycle.boardingProblem)
+        XCTAssertNotNil(lifecycle.boardingFile.problem)
         XCTAssertEqual(lifecycle.step(.wakeUp, now: t0 + 2880).network, [.fetchToken(identity, clockOffset: 0)])
     }
 
@@ -331,7 +332,7 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(lifecycle.step(.wakeUp, now: now).network, [.rotate(.current, stored)])
         for failures in 1...5 {
             let actions = lifecycle.step(.rotated(stored: stored, using: .current, outcome: .failure(Fixture.refused(.serverError, "rotate", status: 500))), now: now, jitter: 0.5)
-            let retryAt = try XCTUnwrap(lifecycle.retryAt)
+            let retryAt = try XCTUnwrap(lifecycle.retry.retryAt)
             XCTAssertEqual(retryAt - now, policy.backoff(failures: failures, jitter: 0.5), accuracy: 1e-9)
             XCTAssertEqual(actions.effects, [.wakeUp(at: retryAt)])
             XCTAssertEqual(lifecycle.step(.wakeUp, now: retryAt - 0.01).network, [], "failure \(failures)")
@@ -343,7 +344,7 @@ final class LifecycleTests: XCTestCase {
         rotated.current = Fixture.registration("rotated", issuedAt: now, lifetime: 3000)
         let success = lifecycle.step(.rotated(stored: Fixture.stored(rotated, generation: 8), using: .current, outcome: .success(now)), now: now)
         XCTAssertEqual(success.network, [.fetchToken(rotated, clockOffset: 0)])
-        XCTAssertEqual(lifecycle.failures, 0)
+        XCTAssertEqual(lifecycle.retry.failures, 0)
         let idleAgain = lifecycle.step(.tokenFetched(.success(Fixture.grant(serverTime: now))), now: now)
         XCTAssertEqual(idleAgain.wakeUps, [now + 2000])
     }
@@ -353,7 +354,7 @@ final class LifecycleTests: XCTestCase {
     /// GIVEN a stored identity with a rotation in progress and a pending key WHEN started THEN the first non-log action is `.rotate(.current)` with exactly that state.
     func testRule5InterruptedRotationResumesFirst() {
         var identity = Fixture.identity(profile: .rsa3072)
-        identity.pendingKeyPEM = Secret("-----BEGIN PRIVATE KEY-----\npending\n-----END PRIVATE KEY-----\n")
+        identity.pendingKeyPEM = SecretBytes("-----BEGIN PRIVATE KEY-----\npending\n-----END PRIVATE KEY-----\n")
         identity.rotationInProgress = true
         let stored = Fixture.stored(identity)
         var lifecycle = Lifecycle(policy: policy)
@@ -366,13 +367,13 @@ final class LifecycleTests: XCTestCase {
     /// GIVEN a resumed rotation WHEN it fails in transport THEN the retry is `.rotate(.current)` with the same stored state, same pending key.
     func testRule5RetryAfterLostAnswerRepeatsTheSamePUT() throws {
         var identity = Fixture.identity(profile: .rsa3072)
-        identity.pendingKeyPEM = Secret("-----BEGIN PRIVATE KEY-----\npending\n-----END PRIVATE KEY-----\n")
+        identity.pendingKeyPEM = SecretBytes("-----BEGIN PRIVATE KEY-----\npending\n-----END PRIVATE KEY-----\n")
         identity.rotationInProgress = true
         let stored = Fixture.stored(identity)
         var lifecycle = Lifecycle(policy: policy)
         _ = lifecycle.step(.started(stored), now: t0)
         _ = lifecycle.step(.rotated(stored: stored, using: .current, outcome: .failure(Fixture.transport("rotate"))), now: t0 + 30)
-        let retry = lifecycle.step(.wakeUp, now: try XCTUnwrap(lifecycle.retryAt))
+        let retry = lifecycle.step(.wakeUp, now: try XCTUnwrap(lifecycle.retry.retryAt))
         XCTAssertEqual(retry.network, [.rotate(.current, stored)])
         guard case .rotate(_, let again)? = retry.network.first else { return XCTFail("no rotate") }
         XCTAssertEqual(again.identity?.pendingKeyPEM, identity.pendingKeyPEM)
@@ -392,7 +393,7 @@ final class LifecycleTests: XCTestCase {
         let identity = Fixture.identity()
         var (lifecycle, actions) = idle(identity)
         XCTAssertEqual(actions.wakeUps, [t0 + 2880])
-        XCTAssertEqual(lifecycle.token?.expiresAt, t0 + 3600)
+        XCTAssertEqual(lifecycle.session.token?.expiresAt, t0 + 3600)
         XCTAssertEqual(lifecycle.step(.wakeUp, now: t0 + 2879).network, [])
         XCTAssertEqual(lifecycle.step(.wakeUp, now: t0 + 2880).network, [.fetchToken(identity, clockOffset: 0)])
     }
@@ -427,8 +428,8 @@ final class LifecycleTests: XCTestCase {
         let identity = Fixture.identity()
         var lifecycle = started(identity)
         _ = lifecycle.step(.tokenFetched(.success(Fixture.grant(serverTime: t0 + 42))), now: t0)
-        XCTAssertEqual(lifecycle.clockOffset, 42)
-        XCTAssertEqual(lifecycle.serverTime(t0 + 10), t0 + 52)
+        XCTAssertEqual(lifecycle.session.clock.offset, 42)
+        XCTAssertEqual(lifecycle.session.clock.serverTime(at: t0 + 10), ServerTime(t0 + 52))
         XCTAssertEqual(lifecycle.step(.wakeUp, now: t0 + 2880).network, [.fetchToken(identity, clockOffset: 42)])
     }
 
@@ -476,7 +477,7 @@ final class LifecycleTests: XCTestCase {
         for failures in 1...10 {
             let jitter = Double(failures % 4) / 4
             _ = lifecycle.step(.tokenFetched(.failure(Fixture.transport("token"))), now: now, jitter: jitter)
-            let retryAt = try XCTUnwrap(lifecycle.retryAt)
+            let retryAt = try XCTUnwrap(lifecycle.retry.retryAt)
             XCTAssertEqual(retryAt - now, policy.backoff(failures: failures, jitter: jitter), accuracy: 1e-9, "failure \(failures)")
             now = retryAt
             _ = lifecycle.step(.wakeUp, now: now)
@@ -487,7 +488,7 @@ final class LifecycleTests: XCTestCase {
     func testRule8RetryAfterHonouredWhenLarger() throws {
         var lifecycle = started(Fixture.identity())
         let actions = lifecycle.step(.tokenFetched(.failure(Fixture.refused(.rateLimited, "token", status: 429, retryAfter: 120))), now: t0, jitter: 0.5)
-        XCTAssertEqual(lifecycle.retryAt, t0 + 120)
+        XCTAssertEqual(lifecycle.retry.retryAt, t0 + 120)
         XCTAssertEqual(actions.effects, [.wakeUp(at: t0 + 120)])
     }
 
@@ -495,14 +496,14 @@ final class LifecycleTests: XCTestCase {
     func testRule8BackoffWinsOverShorterRetryAfter() {
         var lifecycle = started(Fixture.identity())
         _ = lifecycle.step(.tokenFetched(.failure(Fixture.refused(.rateLimited, "token", status: 429, retryAfter: 0.1))), now: t0, jitter: 0.5)
-        XCTAssertEqual(lifecycle.retryAt, t0 + policy.backoff(failures: 1, jitter: 0.5))
+        XCTAssertEqual(lifecycle.retry.retryAt, t0 + policy.backoff(failures: 1, jitter: 0.5))
     }
 
     /// GIVEN a retry scheduled at retryAt WHEN the timer fires early THEN the only action is `.wakeUp(at: retryAt)`.
     func testRule8NothingBeforeRetryAt() throws {
         var lifecycle = started(Fixture.identity())
         _ = lifecycle.step(.tokenFetched(.failure(Fixture.refused(.serverError, "token", status: 503, retryAfter: 60))), now: t0)
-        let retryAt = try XCTUnwrap(lifecycle.retryAt)
+        let retryAt = try XCTUnwrap(lifecycle.retry.retryAt)
         for early in [t0 + 1, t0 + 30, retryAt - 0.001] {
             XCTAssertEqual(lifecycle.step(.wakeUp, now: early), [.wakeUp(at: retryAt)], "at \(early)")
         }
@@ -557,7 +558,7 @@ final class LifecycleTests: XCTestCase {
         onboarded.archivedIdentity = identity
         let after = lifecycle.step(.registered(stored: onboarded, outcome: .success(t0 + 5000)), now: t0 + 5000)
         XCTAssertEqual(lifecycle.phase, .onboarded)
-        XCTAssertNil(lifecycle.reboardingReason)
+        XCTAssertNil(lifecycle.health.reboardingReason)
         XCTAssertEqual(after.network, [.fetchToken(onboarded.identity!, clockOffset: 0)])
     }
 

@@ -2,6 +2,7 @@ import Glibc
 import Synchronization
 import XCTest
 @testable import Agent
+import Crypto
 import JSON
 @testable import Platform
 
@@ -30,11 +31,11 @@ final class StateStoreTests: XCTestCase {
     /// A state with every part filled in: both profiles, previous, pending key, onboarding, used fingerprints, archive.
     private func fullState() -> StoredState {
         var identity = Fixture.identity(profile: .rsa3072, issuedAt: 1_800_000_000.25, withPrevious: true, fingerprint: "f-2")
-        identity.pendingKeyPEM = Secret("-----BEGIN PRIVATE KEY-----\npending \"key\"\n-----END PRIVATE KEY-----\n")
+        identity.pendingKeyPEM = SecretBytes("-----BEGIN PRIVATE KEY-----\npending \"key\"\n-----END PRIVATE KEY-----\n")
         identity.rotationInProgress = true
         var state = StoredState()
         state.identity = identity
-        state.onboarding = PendingOnboarding(boardingFingerprint: "f-3", keyPEM: Secret("-----BEGIN PRIVATE KEY-----\nonboarding\n-----END PRIVATE KEY-----\n"))
+        state.onboarding = PendingOnboarding(boardingFingerprint: "f-3", keyPEM: SecretBytes("-----BEGIN PRIVATE KEY-----\nonboarding\n-----END PRIVATE KEY-----\n"))
         state.usedBoardingFingerprints = ["f-1", "f-2"]
         state.archivedIdentity = Fixture.identity(profile: .sharedSecret, issuedAt: 1_790_000_000, lifetime: nil, withPrevious: false, fingerprint: "f-1", tag: "archived")
         return state

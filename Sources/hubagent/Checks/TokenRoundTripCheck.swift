@@ -32,7 +32,8 @@ enum TokenRoundTripCheck: HealthCheck {
                 guard let pem = identity.current.privateKeyPEM else {
                     return .fail("the stored RSA_3072 identity has no private key", fix: reboard(context))
                 }
-                signer = .rs256(try RSAPrivateKey(pkcs8PEM: SecretBytes(pem.exposed)))
+                _ = pem
+                signer = try identity.makeSigner()
             }
             let serverNow = context.clock.now() + (ClockOffsetCheck.offset(context) ?? 0)
             assertion = try ClientAssertion.make(clientID: identity.clientID, tenant: identity.tenant, issuedAt: Int64(serverNow.rounded(.down)),

@@ -51,7 +51,7 @@ enum Fixture {
 
     static func registration(_ tag: String, profile: CredentialProfile = .sharedSecret, issuedAt: Double, lifetime: Double?) -> Registration {
         Registration(clientSecret: profile == .sharedSecret ? Secret("secret-\(tag)") : nil,
-                     privateKeyPEM: profile == .rsa3072 ? Secret("-----BEGIN PRIVATE KEY-----\nkey-\(tag)\n-----END PRIVATE KEY-----\n") : nil,
+                     privateKeyPEM: profile == .rsa3072 ? SecretBytes("-----BEGIN PRIVATE KEY-----\nkey-\(tag)\n-----END PRIVATE KEY-----\n") : nil,
                      registrationAccessToken: Secret("rat-\(tag)"), registrationClientURI: registrationURI,
                      secretExpiresAt: lifetime.map { issuedAt + $0 }, issuedAt: issuedAt)
     }

@@ -1,3 +1,4 @@
+public import Crypto
 import JSON
 
 /// One set of credentials the server issued: from onboarding (`POST /register`) or a rotation
@@ -6,13 +7,13 @@ public struct Registration: Equatable, Sendable {
     /// SHARED_SECRET: the HMAC key of the client assertion.
     public var clientSecret: Secret?
     /// RSA_3072: the private key (PKCS#8 PEM) whose public half the server holds.
-    public var privateKeyPEM: Secret?
+    public var privateKeyPEM: SecretBytes?
     public var registrationAccessToken: Secret
     public var registrationClientURI: String
     public var secretExpiresAt: Double?
     public var issuedAt: Double
 
-    public init(clientSecret: Secret?, privateKeyPEM: Secret?, registrationAccessToken: Secret, registrationClientURI: String, secretExpiresAt: Double?, issuedAt: Double) {
+    public init(clientSecret: Secret?, privateKeyPEM: SecretBytes?, registrationAccessToken: Secret, registrationClientURI: String, secretExpiresAt: Double?, issuedAt: Double) {
         self.clientSecret = clientSecret
         self.privateKeyPEM = privateKeyPEM
         self.registrationAccessToken = registrationAccessToken
@@ -35,11 +36,11 @@ public struct Identity: Equatable, Sendable {
     public var previous: Registration?
     /// RSA_3072: the key for the rotation under way, stored before the PUT is sent so that a lost
     /// answer or a crash can repeat the same PUT (design.md §4 rule 5).
-    public var pendingKeyPEM: Secret?
+    public var pendingKeyPEM: SecretBytes?
     /// A rotation was started and has not been stored as finished: resume it first on start.
     public var rotationInProgress: Bool
 
-    public init(profile: CredentialProfile, clientID: String, tenant: String, baseURL: String, boardingFingerprint: String, current: Registration, previous: Registration? = nil, pendingKeyPEM: Secret? = nil, rotationInProgress: Bool = false) {
+    public init(profile: CredentialProfile, clientID: String, tenant: String, baseURL: String, boardingFingerprint: String, current: Registration, previous: Registration? = nil, pendingKeyPEM: SecretBytes? = nil, rotationInProgress: Bool = false) {
         self.profile = profile
         self.clientID = clientID
         self.tenant = tenant
@@ -50,21 +51,15 @@ public struct Identity: Equatable, Sendable {
         self.pendingKeyPEM = pendingKeyPEM
         self.rotationInProgress = rotationInProgress
     }
-
-    /// When to rotate: `fraction` of the way from issue to expiry (design.md §4 rule 4).
-    public func rotationDue(fraction: Double) -> Double? {
-        guard let expiresAt = current.secretExpiresAt else { return nil }
-        return current.issuedAt + max(0, expiresAt - current.issuedAt) * fraction
-    }
 }
 
 /// An onboarding under way: stored before the IAT is sent (RSA_3072: with the key pair whose
 /// public half goes in the request), so that a restart repeats it with the same key.
 public struct PendingOnboarding: Equatable, Sendable {
     public var boardingFingerprint: String
-    public var keyPEM: Secret?
+    public var keyPEM: SecretBytes?
 
-    public init(boardingFingerprint: String, keyPEM: Secret?) {
+    public init(boardingFingerprint: String, keyPEM: SecretBytes?) {
         self.boardingFingerprint = boardingFingerprint
         self.keyPEM = keyPEM
     }
@@ -130,7 +125,7 @@ extension Registration {
     var json: JSONValue {
         var members: [(String, JSONValue)] = []
         if let clientSecret { members.append(("clientSecret", .string(clientSecret.exposed))) }
-        if let privateKeyPEM { members.append(("privateKey", .string(privateKeyPEM.exposed))) }
+        if let privateKeyPEM { members.append(("privateKey", .string(privateKeyPEM.text))) }
         members.append(("registrationAccessToken", .string(registrationAccessToken.exposed)))
         members.append(("registrationClientUri", .string(registrationClientURI)))
         if let secretExpiresAt { members.append(("secretExpiresAt", .number(secretExpiresAt))) }
@@ -141,7 +136,7 @@ extension Registration {
     init(json: JSONValue) throws(StateFormatError) {
         guard let rat = json["registrationAccessToken"]?.stringValue, let uri = json["registrationClientUri"]?.stringValue,
               let issuedAt = json["issuedAt"]?.numberValue else { throw StateFormatError(description: "registration is incomplete") }
-        self.init(clientSecret: json["clientSecret"]?.stringValue.map(Secret.init), privateKeyPEM: json["privateKey"]?.stringValue.map(Secret.init),
+        self.init(clientSecret: json["clientSecret"]?.stringValue.map(Secret.init), privateKeyPEM: json["privateKey"]?.stringValue.map(SecretBytes.init),
                   registrationAccessToken: Secret(rat), registrationClientURI: uri,
                   secretExpiresAt: json["secretExpiresAt"]?.numberValue, issuedAt: issuedAt)
     }
@@ -154,7 +149,7 @@ extension Identity {
             ("baseUrl", .string(baseURL)), ("boardingFingerprint", .string(boardingFingerprint)), ("current", current.json),
         ]
         if let previous { members.append(("previous", previous.json)) }
-        if let pendingKeyPEM { members.append(("pendingKey", .string(pendingKeyPEM.exposed))) }
+        if let pendingKeyPEM { members.append(("pendingKey", .string(pendingKeyPEM.text))) }
         members.append(("rotationInProgress", .bool(rotationInProgress)))
         return .object(members)
     }
@@ -168,7 +163,7 @@ extension Identity {
         var previous: Registration?
         if let value = json["previous"] { previous = try Registration(json: value) }
         self.init(profile: profile, clientID: clientID, tenant: tenant, baseURL: baseURL, boardingFingerprint: fingerprint,
-                  current: registration, previous: previous, pendingKeyPEM: json["pendingKey"]?.stringValue.map(Secret.init),
+                  current: registration, previous: previous, pendingKeyPEM: json["pendingKey"]?.stringValue.map(SecretBytes.init),
                   rotationInProgress: json["rotationInProgress"]?.boolValue ?? false)
         if profile == .rsa3072 && current["privateKey"] == nil { throw StateFormatError(description: "RSA_3072 identity without a private key") }
         if profile == .sharedSecret && current["clientSecret"] == nil { throw StateFormatError(description: "SHARED_SECRET identity without a client secret") }
@@ -181,7 +176,7 @@ extension StoredState {
         if let identity { members.append(("identity", identity.json)) }
         if let onboarding {
             var pending: [(String, JSONValue)] = [("boardingFingerprint", .string(onboarding.boardingFingerprint))]
-            if let key = onboarding.keyPEM { pending.append(("key", .string(key.exposed))) }
+            if let key = onboarding.keyPEM { pending.append(("key", .string(key.text))) }
             members.append(("onboarding", .object(pending)))
         }
         members.append(("usedBoardingFingerprints", .array(usedBoardingFingerprints.map { .string($0) })))
@@ -205,7 +200,7 @@ extension StoredState {
         if let value = json["identity"] { identity = try Identity(json: value) }
         if let value = json["onboarding"] {
             guard let fingerprint = value["boardingFingerprint"]?.stringValue else { throw StateFormatError(description: "onboarding record is incomplete") }
-            onboarding = PendingOnboarding(boardingFingerprint: fingerprint, keyPEM: value["key"]?.stringValue.map(Secret.init))
+            onboarding = PendingOnboarding(boardingFingerprint: fingerprint, keyPEM: value["key"]?.stringValue.map(SecretBytes.init))
         }
         usedBoardingFingerprints = json["usedBoardingFingerprints"]?.arrayValue?.compactMap(\.stringValue) ?? []
         if let value = json["archivedIdentity"] { archivedIdentity = try? Identity(json: value) }
