@@ -102,7 +102,7 @@ public struct StatusReport: Equatable, Sendable {
     public func humanReadable(now: Double, running: Bool) -> String {
         func at(_ time: Double?, serverClock: Bool = true) -> String {
             guard let time else { return "-" }
-            let local = serverClock ? time - (clockOffset ?? 0) : time
+            let local = serverClock ? ServerClock(offset: clockOffset).gatewayTime(of: ServerTime(time)) : time
             let delta = local - now
             return "\(Format.time(time)) (\(delta >= 0 ? "in " + Format.duration(delta) : Format.duration(-delta) + " ago"))"
         }

@@ -3,7 +3,7 @@
 ///
 /// `n` and `e` are the big-endian magnitude bytes in unpadded base64url (RFC 7518 §6.3.1); a
 /// 3072-bit modulus is 384 bytes, so `n` is 512 characters, and e = 65537 is `"AQAB"`.
-public struct JWK: Codable, Hashable, Sendable {
+public struct JWK: Hashable, Sendable {
     public var kty: String
     public var e: String
     public var n: String

@@ -55,14 +55,17 @@ public enum JWS {
         /// The header's `alg`, or nil when the header is not a JSON object with a string `alg`.
         public var algorithm: String? { JWS.algorithm(ofHeader: headerJSON) }
 
+        // Verification: hubagent never verifies a JWS itself (southgate does); the tests check
+        // our signatures with these, so they stay internal.
+
         /// True when the header says HS256 and the MAC over the received signing input matches,
         /// compared in constant time.
-        public func isValidHS256(key: SecretBytes) -> Bool {
+        func isValidHS256(key: SecretBytes) -> Bool {
             algorithm == "HS256" && HMACSHA256.isValid(signature, key: key, message: signingInput)
         }
 
         /// True when the header says RS256 and the signature verifies under `publicKey`.
-        public func isValidRS256(publicKey: RSAPublicKey) -> Bool {
+        func isValidRS256(publicKey: RSAPublicKey) -> Bool {
             algorithm == "RS256" && publicKey.verify(signature: signature, message: signingInput, digest: .sha256)
         }
     }

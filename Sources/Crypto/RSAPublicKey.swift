@@ -68,8 +68,8 @@ public final class RSAPublicKey: @unchecked Sendable, Equatable {
 
     /// True when `signature` is a valid RSASSA-PKCS1-v1_5 signature of `message`.
     /// Any failure, including a malformed signature, is simply `false`.
-    /// The corresponding C function is `EVP_DigestVerify`.
-    public func verify(signature: [UInt8], message: [UInt8], digest: DigestAlgorithm = .sha256) -> Bool {
+    /// The corresponding C function is `EVP_DigestVerify`. Internal: only the tests verify.
+    func verify(signature: [UInt8], message: [UInt8], digest: DigestAlgorithm = .sha256) -> Bool {
         guard let context = EVP_MD_CTX_new() else {
             OpenSSLError.clear()
             return false

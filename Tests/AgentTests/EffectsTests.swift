@@ -89,9 +89,9 @@ final class EffectsTests: XCTestCase {
     func testRSAOnboardingKeyIsDurableBeforeEachRegister() throws {
         let (effects, store, transport) = try setUp(lost, identifier(status: 201, tag: "new", secret: false))
         let boarding = try Fixture.boarding(profile: .rsa3072)
-        let first = effects.register(boarding, stored: StoredState(), clockOffset: 0)
+        let first = effects.register(boarding, stored: StoredState(), serverClock: ServerClock())
         guard case .registered(let afterLoss, .failure(.southgate))? = first.first else { return XCTFail("\(first)") }
-        let second = effects.register(boarding, stored: afterLoss, clockOffset: 0)
+        let second = effects.register(boarding, stored: afterLoss, serverClock: ServerClock())
         guard case .registered(let onboarded, .success(let serverTime))? = second.first, second.count == 1 else { return XCTFail("\(second)") }
         XCTAssertEqual(serverTime, t0 + 7)
 
@@ -113,10 +113,10 @@ final class EffectsTests: XCTestCase {
         let (effects, store, transport) = try setUp(lost, identifier(status: 200, tag: "rotated", secret: true))
         let identity = Fixture.identity()
         let initial = try store.save(Fixture.stored(identity, generation: 0))
-        let first = effects.rotate(using: .current, stored: initial, clockOffset: 0)
+        let first = effects.rotate(using: .current, stored: initial, serverClock: ServerClock())
         guard case .rotated(let afterLoss, .current, .failure)? = first.first else { return XCTFail("\(first)") }
         XCTAssertEqual(afterLoss.identity?.rotationInProgress, true)
-        let second = effects.rotate(using: .current, stored: afterLoss, clockOffset: 0)
+        let second = effects.rotate(using: .current, stored: afterLoss, serverClock: ServerClock())
         guard case .rotated(let rotated, .current, .success)? = second.first else { return XCTFail("\(second)") }
 
         let seen = transport.seen
@@ -134,7 +134,7 @@ final class EffectsTests: XCTestCase {
         let (effects, store, transport) = try setUp(identifier(status: 200, tag: "rotated", secret: true))
         let initial = try store.save(Fixture.stored(Fixture.identity(), generation: 0))
         Syscall.setFaultInjector { $0 == .rename ? ENOSPC : nil }
-        let events = effects.rotate(using: .current, stored: initial, clockOffset: 0)
+        let events = effects.rotate(using: .current, stored: initial, serverClock: ServerClock())
         guard case .rotated(let state, .current, .failure(.storage(let error)))? = events.first else { return XCTFail("\(events)") }
         XCTAssertEqual(error.errno, ENOSPC)
         XCTAssertEqual(state, initial)
@@ -155,7 +155,7 @@ final class EffectsTests: XCTestCase {
                 return count > 1 ? ENOSPC : nil
             }
         }
-        let events = effects.register(boarding, stored: onDiskBefore, clockOffset: 0)
+        let events = effects.register(boarding, stored: onDiskBefore, serverClock: ServerClock())
         XCTAssertEqual(events.count, 2)
         guard case .registered(let inUse, .success)? = events.first, case .stored(let unstored, .failure(.storage))? = events.last else {
             return XCTFail("\(events)")

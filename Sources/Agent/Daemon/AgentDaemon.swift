@@ -180,11 +180,11 @@ public final class AgentDaemon: @unchecked Sendable {
         case .persist(let state):
             effectsQueue.async { [effects] in effects.persist(state) }
         case let .register(boarding, stored):
-            let offset = lifecycle.session.clock.assertionOffset
-            runAll { [effects] in effects.register(boarding, stored: stored, clockOffset: offset) }
+            let serverClock = lifecycle.session.clock
+            runAll { [effects] in effects.register(boarding, stored: stored, serverClock: serverClock) }
         case let .rotate(choice, stored):
-            let offset = lifecycle.session.clock.assertionOffset
-            runAll { [effects] in effects.rotate(using: choice, stored: stored, clockOffset: offset) }
+            let serverClock = lifecycle.session.clock
+            runAll { [effects] in effects.rotate(using: choice, stored: stored, serverClock: serverClock) }
         case let .fetchToken(identity, offset):
             run { [effects] in effects.fetchToken(identity, clockOffset: offset) }
         case let .uploadDataSources(dataSources, identity, token, stored):

@@ -63,33 +63,33 @@ final class Effects: Sendable {
     // MARK: Credentials
 
     /// `.register`: onboarding with `boarding`.
-    func register(_ boarding: BoardingConfiguration, stored: StoredState, clockOffset: Double) -> [Lifecycle.Event] {
+    func register(_ boarding: BoardingConfiguration, stored: StoredState, serverClock: ServerClock) -> [Lifecycle.Event] {
         let prepared: CredentialTransaction
         do {
             prepared = try CredentialTransaction.onboarding(boarding, stored: stored, generateKey: Self.generateKey)
         } catch {
             return [.registered(stored: stored, outcome: .failure(Self.failure(error)))]
         }
-        let (state, outcome, unstored) = perform(prepared, stored: stored, clockOffset: clockOffset)
+        let (state, outcome, unstored) = perform(prepared, stored: stored, serverClock: serverClock)
         return [.registered(stored: state, outcome: outcome)] + (unstored.map { [.stored(state, outcome: .failure($0))] } ?? [])
     }
 
     /// `.rotate`: rotation authorized by `choice`.
-    func rotate(using choice: Lifecycle.RegistrationChoice, stored: StoredState, clockOffset: Double) -> [Lifecycle.Event] {
+    func rotate(using choice: Lifecycle.RegistrationChoice, stored: StoredState, serverClock: ServerClock) -> [Lifecycle.Event] {
         let prepared: CredentialTransaction
         do {
             prepared = try CredentialTransaction.rotation(choice, stored: stored, generateKey: Self.generateKey)
         } catch {
             return [.rotated(stored: stored, using: choice, outcome: .failure(Self.failure(error)))]
         }
-        let (state, outcome, unstored) = perform(prepared, stored: stored, clockOffset: clockOffset)
+        let (state, outcome, unstored) = perform(prepared, stored: stored, serverClock: serverClock)
         return [.rotated(stored: state, using: choice, outcome: outcome)] + (unstored.map { [.stored(state, outcome: .failure($0))] } ?? [])
     }
 
     /// Stores what must be durable first, sends, commits. Returns the state now in use, the
     /// outcome (the server's time on success), and why that state is not on disk when the
     /// server accepted the request but storing its answer failed.
-    private func perform(_ prepared: CredentialTransaction, stored: StoredState, clockOffset: Double)
+    private func perform(_ prepared: CredentialTransaction, stored: StoredState, serverClock: ServerClock)
         -> (StoredState, Result<Double?, Lifecycle.Failure>, Lifecycle.Failure?)
     {
         var transaction = prepared
@@ -107,7 +107,7 @@ final class Effects: Sendable {
         } catch {
             return (transaction.base, .failure(.crypto(error as? CryptoError ?? .invalidArgument("\(error)"))), nil)
         }
-        let next = transaction.commit(exchange.value, issuedAt: exchange.serverTime ?? clock.now() + clockOffset)
+        let next = transaction.commit(exchange.value, issuedAt: exchange.serverTime ?? serverClock.serverTime(at: clock.now()).seconds)
         switch save(next) {
         case .success(let saved):
             return (saved, .success(exchange.serverTime), nil)
@@ -165,7 +165,7 @@ final class Effects: Sendable {
     func fetchToken(_ identity: Identity, clockOffset: Double) -> Lifecycle.Event {
         do {
             let signer = try signer(for: identity)
-            let issuedAt = Int64((clock.now() + clockOffset).rounded(.down))
+            let issuedAt = Int64(ServerClock(offset: clockOffset).serverTime(at: clock.now()).seconds.rounded(.down))
             let assertion = try ClientAssertion.make(clientID: identity.clientID, tenant: identity.tenant, issuedAt: issuedAt,
                                                      jti: try UUIDv4.random(), signer: signer)
             let exchange = try client(identity.baseURL).token(clientAssertion: assertion)
