@@ -373,7 +373,7 @@ esac
 
 
 @pytest.mark.parametrize("active,watchdog,status", [("active", "30s", "OK"), ("active", "0", "WARN"), ("failed", "30s", "FAIL")])
-def test_systemd_unit(binary, tmp_path, active, watchdog, status):
+def test_systemd_unit(test_binary, tmp_path, active, watchdog, status):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake = bin_dir / "systemctl"
@@ -382,7 +382,8 @@ def test_systemd_unit(binary, tmp_path, active, watchdog, status):
     (tmp_path / "systemd").mkdir()
     env = dict(os.environ, PATH="%s:%s" % (bin_dir, os.environ.get("PATH", "")), HUBAGENT_TEST_HOOKS="1",
                HUBAGENT_TEST_SYSTEMD_DIRECTORY=str(tmp_path / "systemd"), FAKE_ACTIVE=active, FAKE_WATCHDOG=watchdog)
-    _, by_id, _ = check_json(binary, tmp_path, env=env)
+    # HUBAGENT_TEST_SYSTEMD_DIRECTORY is a test hook: the test build.
+    _, by_id, _ = check_json(test_binary, tmp_path, env=env)
     result = by_id["systemd.unit"]
     assert result["status"] == status, result
     assert "hubagent.service is " + active in result["message"]

@@ -103,6 +103,7 @@ enum RunCommand {
             logger.error("ignoring unreadable state \(problem); continuing from the generation before it")
         }
 
+        #if HUBAGENT_TEST_HOOKS
         if environment["HUBAGENT_TEST_HOOKS"] == "1", let text = environment["HUBAGENT_TEST_STORAGE_FAULT"] {
             // Test-only, installed after the state is loaded so that positions count the
             // daemon's own writes (Tests/System/storage_faults.py).
@@ -112,6 +113,7 @@ enum RunCommand {
             }
             faults.install()
         }
+        #endif
 
         let boardingSource = BoardingSource(directory: directories.config)
         if loaded.state.identity == nil {
@@ -178,13 +180,16 @@ enum RunCommand {
             daemon.work.async { serviceManager.ready(status: daemon.statusLine) }
         }
         let watchdog = Watchdog(serviceManager: serviceManager, queue: daemon.work, logger: logger)
+        #if HUBAGENT_TEST_HOOKS
         if environment["HUBAGENT_TEST_HOOKS"] == "1" {
-            // Test-only: lets the system tests prove that systemd catches a wedged work queue.
+            // Test-only: lets the system tests prove that systemd catches a wedged work queue. The
+            // release binary leaves SIGUSR1 at its default action (it ends the process).
             signals.install(SIGUSR1, queue: daemon.work) {
                 logger.warning("test hook: watchdog pings stopped")
                 watchdog.stop()
             }
         }
+        #endif
 
         logger.notice("hubagent \(HubAgentVersion.string) starting; state in \(directories.state), configuration in \(directories.config)")
         // The socket is bound first: binding sets the process umask for a moment, which must not
@@ -220,50 +225,20 @@ enum RunCommand {
         var policy = LifecyclePolicy()
         policy.rotationFraction = settings.rotationFraction
         policy.tokenRefreshMargin = settings.tokenRefreshMargin
+        #if HUBAGENT_TEST_HOOKS
         let environment = ProcessEnvironment.current
         if environment["HUBAGENT_TEST_HOOKS"] == "1" {
             // Test-only: the soak run's fast cycles (Tests/System/soak.py).
             policy.testRotationInterval = environment["HUBAGENT_TEST_ROTATION_INTERVAL"].flatMap(Double.init)
             policy.testTokenRefreshInterval = environment["HUBAGENT_TEST_TOKEN_REFRESH_INTERVAL"].flatMap(Double.init)
         }
+        #endif
         return policy
     }
 
     static func transportOptions(_ settings: Settings) -> TransportOptions {
         TransportOptions(caFile: settings.caFile, proxy: settings.proxy, noProxy: settings.noProxy,
                          timeout: settings.requestTimeout, userAgent: "hubagent/\(HubAgentVersion.string)")
-    }
-}
-
-/// Pings systemd's watchdog from the work queue, so a wedged queue stops the pings and systemd
-/// restarts the service (design.md §5).
-final class Watchdog: @unchecked Sendable {
-    private let serviceManager: ServiceManager
-    private let queue: DispatchQueue
-    private let logger: Logger
-    private var timer: (any DispatchSourceTimer)?
-
-    init(serviceManager: ServiceManager, queue: DispatchQueue, logger: Logger) {
-        self.serviceManager = serviceManager
-        self.queue = queue
-        self.logger = logger
-    }
-
-    /// On `queue`.
-    func start() {
-        guard let interval = serviceManager.watchdogInterval() else { return }
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(Int(interval * 100)))
-        timer.setEventHandler { [serviceManager] in serviceManager.watchdog() }
-        timer.resume()
-        self.timer = timer
-        serviceManager.watchdog()
-        logger.debug("watchdog: pinging every \(interval) s")
-    }
-
-    /// On `queue`.
-    func stop() {
-        timer?.cancel()
     }
 }
 

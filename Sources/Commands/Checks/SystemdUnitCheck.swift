@@ -10,9 +10,13 @@ enum SystemdUnitCheck: HealthCheck {
 
     /// sd_booted(3): systemd is the init system when this directory exists.
     static var systemdDirectory: String {
+        #if HUBAGENT_TEST_HOOKS
         // Test-only: lets the system tests stand in for a machine booted with systemd.
         let environment = ProcessEnvironment.current
-        if environment["HUBAGENT_TEST_HOOKS"] == "1", let directory = environment["HUBAGENT_TEST_SYSTEMD_DIRECTORY"] { return directory }
+        if environment["HUBAGENT_TEST_HOOKS"] == "1", let directory = environment["HUBAGENT_TEST_SYSTEMD_DIRECTORY"] {
+            return directory
+        }
+        #endif
         return "/run/systemd/system"
     }
 
