@@ -5,10 +5,11 @@ public struct Settings: Equatable, Sendable {
     public var caFile: String?
     public var proxy: String?
     public var noProxy: String?
-    /// Rotate when this fraction of the secret's lifetime has passed (design.md §4 rule 4).
-    public var rotationFraction: Double = 2.0 / 3.0
+    /// Rotate when this fraction of the secret's lifetime has passed (design.md §4 rule 4); the
+    /// default is the lifecycle's own.
+    public var rotationFraction: Double = LifecyclePolicy().rotationFraction
     /// Refresh the access token at least this long before it expires (design.md §4 rule 6).
-    public var tokenRefreshMargin: Double = 300
+    public var tokenRefreshMargin: Double = LifecyclePolicy().tokenRefreshMargin
     /// Total deadline for one HTTPS request.
     public var requestTimeout: Double = 30
     public var logLevel: LogLevel = .info
