@@ -68,6 +68,23 @@ public struct Settings: Equatable, Sendable {
     }
 }
 
+extension Settings {
+    /// `hubagent.conf` at `path`: nil when there is none (every setting is optional).
+    public static func read(_ path: String) -> Result<Settings?, ConfigurationError> {
+        let loaded = ConfigurationFile.load(path, limit: Layout.Limit.settings) { (bytes) throws(ConfigurationError) in
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw ConfigurationError(file: path, message: "is not UTF-8 text")
+            }
+            return try Settings.parse(text, file: path)
+        }
+        switch loaded {
+        case nil: return .success(nil)
+        case .success(let settings)?: return .success(settings)
+        case .failure(let error)?: return .failure(error)
+        }
+    }
+}
+
 extension StringProtocol {
     func trimmingSpaces() -> String {
         var scalars = Substring(self).unicodeScalars[...]

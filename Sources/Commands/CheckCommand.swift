@@ -35,9 +35,9 @@ enum CheckCommand {
           --json              one JSON object: {"checks":[{"id","status","message","fix"}],
                               "fails":N,"warnings":N}; "fix" is null when there is none
           --online            also run token.roundtrip
-          --config-dir DIR    as for `hubagent run` (default $CONFIGURATION_DIRECTORY, else /etc/hubagent)
-          --state-dir DIR     as for `hubagent run` (default $STATE_DIRECTORY, else /var/lib/hubagent)
-          --runtime-dir DIR   as for `hubagent run` (default $RUNTIME_DIRECTORY, else /run/hubagent)
+          --config-dir DIR    as for `hubagent run` (default $CONFIGURATION_DIRECTORY, else \(Layout.defaultConfigurationDirectory))
+          --state-dir DIR     as for `hubagent run` (default $STATE_DIRECTORY, else \(Layout.defaultStateDirectory))
+          --runtime-dir DIR   as for `hubagent run` (default $RUNTIME_DIRECTORY, else \(Layout.defaultRuntimeDirectory))
           --ca-file FILE      extra trusted CA bundle (PEM), as ca_file in hubagent.conf
 
         Run it as the user hubagent runs as, or as root.
@@ -158,23 +158,21 @@ final class CheckContext {
 
     let options: Options
     let environment: [String: String]
-    let directories: RunCommand.Directories
+    let layout: Layout
     let online: Bool
     let clock = SystemWallClock()
 
     init(options: Options, environment: [String: String]) {
         self.options = options
         self.environment = environment
-        directories = RunCommand.Directories(options, environment: environment)
+        layout = options.layout(environment: environment)
         online = options.flags.contains("online")
     }
 
-    var settingsPath: String { directories.config + "/hubagent.conf" }
-    var dataSourcesPath: String { directories.config + "/datasources.yaml" }
-    var boardingSource: BoardingSource { BoardingSource(directory: directories.config) }
+    var boardingSource: BoardingSource { BoardingSource(directory: layout.configurationDirectory) }
 
     /// hubagent.conf with --ca-file on top, as `run` reads it.
-    private(set) lazy var settingsFile: Result<Settings, ConfigurationError> = RunCommand.loadSettings(settingsPath, options: options)
+    private(set) lazy var settingsFile: Result<Settings, ConfigurationError> = RunCommand.loadSettings(layout.settingsFile, options: options)
 
     /// The settings the network checks use: a broken hubagent.conf stops the daemon (config.settings
     /// says so); the network is still checked with the defaults and --ca-file.
@@ -201,7 +199,7 @@ final class CheckContext {
 
     /// The stored state, read with the daemon's own checks.
     private(set) lazy var state: StateLoad = {
-        let path = directories.state
+        let path = layout.stateDirectory
         var info = stat()
         guard stat(path, &info) == 0 else {
             return errno == ENOENT ? .missing : .unreadable("\(path): \(SystemError.message(for: errno))")

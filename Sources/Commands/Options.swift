@@ -1,3 +1,5 @@
+import Agent
+
 /// Hand-written option parsing: `--name value` and `--name=value`, flags without values.
 struct Options {
     var values: [String: String] = [:]
@@ -6,6 +8,13 @@ struct Options {
 
     struct UsageError: Error, CustomStringConvertible {
         let description: String
+    }
+
+    /// The directories from `--config-dir`, `--state-dir` and `--runtime-dir`, else systemd's
+    /// variables in `environment`, else the defaults (`Layout`).
+    func layout(environment: [String: String]) -> Layout {
+        Layout(configurationDirectory: values["config-dir"], stateDirectory: values["state-dir"],
+               runtimeDirectory: values["runtime-dir"], environment: environment)
     }
 
     /// `valued` options take an argument; `switches` do not.

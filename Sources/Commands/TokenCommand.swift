@@ -10,7 +10,7 @@ enum TokenCommand {
         Usage: hubagent token [--runtime-dir DIR]
 
         Prints a valid access token, taken from the running daemon over its token socket
-        (token.sock in the runtime directory, default $RUNTIME_DIRECTORY, else /run/hubagent).
+        (token.sock in the runtime directory, default $RUNTIME_DIRECTORY, else \(Layout.defaultRuntimeDirectory)).
         The caller needs access to the socket: its owner, or a member of token_socket_group.
 
             curl -H "Authorization: Bearer $(hubagent token)" https://…
@@ -26,8 +26,7 @@ enum TokenCommand {
             Output.error("hubagent token: \(error); see `hubagent help token`")
             return ExitCode.usage
         }
-        let directories = RunCommand.Directories(options, environment: ProcessEnvironment.current)
-        let path = directories.runtime + "/" + TokenSocket.fileName
+        let path = options.layout(environment: ProcessEnvironment.current).tokenSocket
         switch request(path: path, target: "/token") {
         case .failure(let failure):
             Output.error("hubagent token: \(failure)")
@@ -70,7 +69,7 @@ enum TokenCommand {
         }
         let response: [UInt8]
         do {
-            response = try Syscall.readAll(fd, limit: 1 << 20, subject: path)
+            response = try Syscall.readAll(fd, limit: Layout.Limit.tokenSocketAnswer, subject: path)
         } catch {
             return .failure(SocketFailure("reading from \(path): \(error)"))
         }

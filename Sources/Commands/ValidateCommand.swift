@@ -9,7 +9,7 @@ enum ValidateCommand {
         Checks boarding, data source and settings files and prints, for each, either a summary
         or every problem as `file:line:column: message`. Without FILE, checks boarding.json,
         datasources.yaml and hubagent.conf in the configuration directory (default
-        $CONFIGURATION_DIRECTORY, else /etc/hubagent).
+        $CONFIGURATION_DIRECTORY, else \(Layout.defaultConfigurationDirectory)).
 
         The kind of a file is told by its name: *.yaml / *.yml data sources, *.conf settings,
         anything else a boarding file.
@@ -35,8 +35,8 @@ enum ValidateCommand {
         }
         var files = options.positional
         if files.isEmpty {
-            let directory = options.values["config-dir"] ?? ProcessEnvironment.current["CONFIGURATION_DIRECTORY"].flatMap { $0.split(separator: ":").first.map(String.init) } ?? "/etc/hubagent"
-            files = ["boarding.json", "datasources.yaml", "hubagent.conf"].map { directory + "/" + $0 }
+            let layout = options.layout(environment: ProcessEnvironment.current)
+            files = [layout.boardingFile, layout.dataSourcesFile, layout.settingsFile]
                 .filter { ConfigurationFile.read($0, limit: 1) != nil || kind(of: $0) == .boarding }
         }
         var invalid = 0
@@ -55,7 +55,7 @@ enum ValidateCommand {
         let missing = ConfigurationError(file: path, message: "no such file")
         switch kind(of: path) {
         case .boarding:
-            let result = ConfigurationFile.load(path, limit: BoardingSource.maximumSize) { (bytes) throws(ConfigurationError) in
+            let result = ConfigurationFile.load(path, limit: Layout.Limit.boarding) { (bytes) throws(ConfigurationError) in
                 try BoardingConfiguration.parse(bytes, file: path)
             }
             return (result ?? .failure(missing)).map { boarding in
@@ -67,7 +67,7 @@ enum ValidateCommand {
                 return text
             }
         case .dataSources:
-            let result = ConfigurationFile.load(path, limit: 1 << 20) { (bytes) throws(ConfigurationError) in
+            let result = ConfigurationFile.load(path, limit: Layout.Limit.dataSources) { (bytes) throws(ConfigurationError) in
                 try DataSourceConfiguration.parse(bytes, file: path)
             }
             return (result ?? .failure(missing)).map { configuration in
@@ -76,7 +76,7 @@ enum ValidateCommand {
                 return "data source configuration \(configuration.configurationID): \(summary.sources) data sources, \(summary.points) data points (\(types))"
             }
         case .settings:
-            switch SettingsFile.read(path) {
+            switch Settings.read(path) {
             case .success(nil): return .failure(missing)
             case .success(let settings?):
                 var text = "settings: log_level \(settings.logLevel.name), rotation_fraction \(Format.number(settings.rotationFraction)), request_timeout \(Format.number(settings.requestTimeout)) s"

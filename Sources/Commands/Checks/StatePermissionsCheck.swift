@@ -9,7 +9,7 @@ enum StatePermissionsCheck: HealthCheck {
     static let id = "state.permissions"
 
     static func run(_ context: CheckContext) -> CheckResult {
-        let path = context.directories.state
+        let path = context.layout.stateDirectory
         let asUser = "run `hubagent check` as root or as the user hubagent runs as"
         var info = stat()
         guard stat(path, &info) == 0 else {

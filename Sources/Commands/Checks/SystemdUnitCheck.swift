@@ -49,7 +49,7 @@ enum SystemdUnitCheck: HealthCheck {
 
     /// ", the daemon runs as pid N", from its status file, when one is live.
     private static func daemonNote(_ context: CheckContext) -> String {
-        guard let report = StatusCommand.readLiveReport(context.directories.runtime), let pid = report.pid,
+        guard let report = StatusCommand.readLiveReport(context.layout), let pid = report.pid,
               kill(pid, 0) == 0 || errno == EPERM else { return "" }
         return "; hubagent runs as pid \(pid)"
     }
