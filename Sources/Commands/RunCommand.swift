@@ -140,11 +140,11 @@ enum RunCommand {
             serviceManager.stopping()
             logger.notice("stopping on SIGTERM")
             daemon.storeBeforeExit()
-            unlink(layout.tokenSocket)
+            UnixStreamServer.removeSocketFile(layout.tokenSocket)
             // _exit, not exit: atexit handlers would tear down OpenSSL under a key generation
             // still running on the effects queue. Nothing is buffered (logs are write(2)), and
             // whatever is in flight is crash-safe by design, so there is nothing to flush.
-            _exit(ExitCode.ok)
+            ProcessControl.exitImmediately(ExitCode.ok)
         }
         signals.install(SIGHUP, queue: daemon.work) {
             serviceManager.reloading()

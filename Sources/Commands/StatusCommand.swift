@@ -1,5 +1,4 @@
 import Agent
-import Glibc
 import JSON
 import Platform
 
@@ -36,7 +35,7 @@ enum StatusCommand {
         var running = false
         if let live = readLiveReport(layout) {
             report = live
-            running = live.pid.map { kill($0, 0) == 0 || errno == EPERM } ?? false
+            running = live.pid.map(ProcessControl.exists) ?? false
         } else {
             do {
                 let directory = try StateDirectory(path: layout.stateDirectory, create: false)

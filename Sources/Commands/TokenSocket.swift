@@ -1,6 +1,5 @@
 import Agent
 import Dispatch
-import Glibc
 import JSON
 import Platform
 import Synchronization
@@ -12,11 +11,11 @@ enum TokenSocket {
     static func open(path: String, settings: Settings, daemon: AgentDaemon, logger: Logger) -> UnixStreamServer? {
         var group: UInt32?
         if let name = settings.tokenSocketGroup {
-            guard let entry = getgrnam(name) else {
+            guard let gid = Users.groupID(named: name) else {
                 logger.warning("token_socket_group \(name) does not exist; \(path) is for this user only")
                 return open(path: path, group: nil, daemon: daemon, logger: logger)
             }
-            group = entry.pointee.gr_gid
+            group = gid
         }
         return open(path: path, group: group, daemon: daemon, logger: logger)
     }
@@ -43,7 +42,7 @@ enum TokenSocket {
                     }
                 case ("GET", "/status"):
                     daemon.work.async {
-                        let report = StatusReport(lifecycle: daemon.lifecycle, now: SystemWallClock().now(), pid: getpid())
+                        let report = StatusReport(lifecycle: daemon.lifecycle, now: SystemWallClock().now(), pid: ProcessControl.id)
                         respond(LocalHTTPRequest.response(status: 200, reason: "OK", json: report.json.serialized))
                     }
                 case (_, "/token"), (_, "/status"):

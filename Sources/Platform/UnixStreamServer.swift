@@ -30,6 +30,12 @@ public final class UnixStreamServer: @unchecked Sendable {
     private let admit: @Sendable (PeerCredentials) -> Bool
     private var connections: [Int32: Connection] = [:]
 
+    /// Removes the socket file at `path`, if any: on the way out, so that clients are told at once
+    /// that nothing listens. The corresponding C function is `unlink`.
+    public static func removeSocketFile(_ path: String) {
+        unlink(path)
+    }
+
     /// Binds `path` (replacing a stale socket file) with `mode` and, when given, `group`.
     /// `admit` decides per connection (the rate limit); a refused peer gets 429. The umask is
     /// process-wide and is 0777 during the bind: create the server before other threads create

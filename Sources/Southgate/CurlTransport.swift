@@ -32,7 +32,7 @@ public final class CurlTransport: Transport, @unchecked Sendable {
     public let options: TransportOptions
     private let handle: Mutex<UnsafeMutableRawPointer?>
 
-    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+    static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
     public init(options: TransportOptions) {
         Self.globalInit

@@ -1,84 +1,84 @@
 import Agent
-import Glibc
 import Platform
 
 /// `state.permissions`: the state directory is 0700 and every file in it 0600, all owned by one
-/// user (design.md §9) — the rules the daemon enforces at start (exit 78), checked here for
-/// every file at once, with the exact commands that fix them.
+/// user (design.md §9) — the rules the daemon enforces at start (exit 78), `StateDirectory`'s
+/// own (`StateDirectory.violations`), checked here for every file at once, with the exact
+/// commands that fix them.
 enum StatePermissionsCheck: HealthCheck {
     static let id = "state.permissions"
 
     static func run(_ context: CheckContext) -> CheckResult {
         let path = context.layout.stateDirectory
         let asUser = "run `hubagent check` as root or as the user hubagent runs as"
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            let code = errno
-            if code == ENOENT {
+        let directoryEntry: DirectoryEntry
+        do {
+            guard let found = try DirectoryEntry.of(path) else {
                 return .skip("no state directory at \(path) yet: hubagent creates it (0700) when it first starts",
                              fix: "start hubagent (`systemctl start hubagent`) once the configuration checks pass")
             }
-            return .fail("\(path): \(SystemError.message(for: code))", fix: asUser)
+            directoryEntry = found
+        } catch {
+            return .fail("\(path): \(SystemError.message(for: error.errno))", fix: asUser)
         }
-        guard info.st_mode & S_IFMT == S_IFDIR else {
+        guard directoryEntry.kind == .directory else {
             return .fail("\(path) is not a directory", fix: "move it away: hubagent creates its state directory itself")
         }
         // Run as root, the directory's owner is the service user (systemd's DynamicUser); run as
         // anyone else, it must be that user, as the daemon demands of itself.
-        let owner = geteuid() == 0 ? info.st_uid : geteuid()
-        if info.st_uid != owner {
-            return .fail("\(path): owned by uid \(info.st_uid), not by uid \(owner) that runs this check",
-                         fix: "chown \(owner) \(path)   (or \(asUser))")
-        }
-
+        let me = Users.effectiveUID
+        let owner = me == 0 ? directoryEntry.uid : me
         var problems = [String]()
         var chmodDirectory = false
+        for violation in StateDirectory.violations(uid: directoryEntry.uid, mode: directoryEntry.mode, owner: owner, isDirectory: true) {
+            switch violation {
+            case .owner(let uid):
+                return .fail("\(path): owned by uid \(uid), not by uid \(owner) that runs this check",
+                             fix: "chown \(owner) \(path)   (or \(asUser))")
+            case .mode(let mode):
+                problems.append("\(path): " + StateDirectory.Violation.modeProblem(mode, isDirectory: true))
+                chmodDirectory = true
+            }
+        }
+        let entries: [DirectoryEntry]
+        do {
+            entries = try DirectoryEntry.list(path)
+        } catch {
+            return .fail("\(path) cannot be listed: \(SystemError.message(for: error.errno))", fix: asUser)
+        }
+
         var chmodFiles = [String]()
         var chownFiles = [String]()
         var otherFixes = [String]()
-        let directoryMode = info.st_mode & 0o777
-        if directoryMode & 0o077 != 0 {
-            problems.append("\(path): mode \(String(directoryMode, radix: 8)) lets other users read the credentials in it")
-            chmodDirectory = true
-        }
-        guard let directory = opendir(path) else {
-            return .fail("\(path) cannot be listed: \(SystemError.message(for: errno))", fix: asUser)
-        }
         var files = 0
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name == "." || name == ".." { continue }
-            let file = path + "/" + name
-            var entryInfo = stat()
-            guard fstatat(dirfd(directory), name, &entryInfo, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
-            switch entryInfo.st_mode & S_IFMT {
-            case S_IFLNK:
+        for entry in entries {
+            let file = path + "/" + entry.name
+            switch entry.kind {
+            case .symbolicLink:
                 problems.append("\(file) is a symbolic link: hubagent opens its state files without following links")
                 otherFixes.append("replace \(file) with the file it points to")
-            case S_IFREG:
+            case .file:
                 files += 1
-                if entryInfo.st_uid != owner {
-                    problems.append("\(file): owned by uid \(entryInfo.st_uid), not by uid \(owner) like its directory")
-                    chownFiles.append(file)
+                for violation in StateDirectory.violations(uid: entry.uid, mode: entry.mode, owner: owner, isDirectory: false) {
+                    switch violation {
+                    case .owner(let uid):
+                        problems.append("\(file): owned by uid \(uid), not by uid \(owner) like its directory")
+                        chownFiles.append(file)
+                    case .mode(let mode):
+                        problems.append("\(file): " + StateDirectory.Violation.modeProblem(mode, isDirectory: false))
+                        chmodFiles.append(file)
+                    }
                 }
-                let mode = entryInfo.st_mode & 0o777
-                if mode & 0o077 != 0 {
-                    problems.append("\(file): mode \(String(mode, radix: 8)) lets other users read a credential")
-                    chmodFiles.append(file)
-                }
-            default:
+            case .directory, .other:
                 continue
             }
         }
-        closedir(directory)
 
         if let first = problems.first {
             var fixes = [String]()
-            if chmodDirectory { fixes.append("chmod 700 \(path)") }
+            if chmodDirectory { fixes.append("chmod \(mode(StateDirectory.privateDirectoryMode)) \(path)") }
             if !chownFiles.isEmpty { fixes.append("chown \(owner) " + chownFiles.joined(separator: " ")) }
-            if !chmodFiles.isEmpty { fixes.append("chmod 600 " + chmodFiles.joined(separator: " ")) }
+            if !chmodFiles.isEmpty { fixes.append("chmod \(mode(StateDirectory.privateFileMode)) " + chmodFiles.joined(separator: " ")) }
             fixes += otherFixes
             let more = problems.count > 1 ? " (and \(problems.count - 1) more)" : ""
             return .fail(first + more + "; hubagent refuses to start (exit 78)", fix: fixes.joined(separator: "; "))
@@ -90,7 +90,8 @@ enum StatePermissionsCheck: HealthCheck {
         case .unreadable(let reason):
             return .fail("the state cannot be read: \(reason)", fix: asUser)
         case .loaded(let loaded):
-            let summary = "\(path): mode 700, \(files) \(files == 1 ? "file" : "files") 600, owner uid \(owner)"
+            let summary = "\(path): mode \(mode(StateDirectory.privateDirectoryMode)), \(files) \(files == 1 ? "file" : "files") "
+                + "\(mode(StateDirectory.privateFileMode)), owner uid \(owner)"
             if let problem = loaded.skipped.first {
                 return .warn("\(summary); unreadable: \(problem); the agent runs from the generation before it",
                              fix: "nothing, if the next save replaces it; if it comes back, check the storage (`dmesg`, the file system)")
@@ -98,4 +99,6 @@ enum StatePermissionsCheck: HealthCheck {
             return .ok(summary + (loaded.state.identity.map { "; identity \($0.clientID) stored" } ?? "; no identity stored yet"))
         }
     }
+
+    private static func mode(_ bits: UInt32) -> String { String(bits, radix: 8) }
 }
