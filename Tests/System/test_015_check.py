@@ -8,6 +8,7 @@ credential ever appears in its output."""
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 
@@ -288,6 +289,29 @@ def test_wrong_ca(spawn_emulator, hubagent, binary, tmp_path, no_proxy_env):
     assert by_id["clock.offset"]["status"] == "SKIP"
     assert by_id["network.dns"]["status"] == "OK"
     assert emu.requests(mark) == [], "a request got through with the wrong CA"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare for a private /etc/hosts")
+def test_dns_resolves_as_the_transport_does(spawn_emulator, binary, tmp_path, no_proxy_env):
+    # GIVEN a machine whose /etc/hosts lacks localhost and whose name server answers nothing (a
+    # minimal container) WHEN checked THEN network.dns agrees with network.tls: libcurl answers
+    # localhost itself, and the check resolves through libcurl as the daemon does.
+    emu = spawn_emulator()
+    _, boarding = emu.create_agent("SHARED_SECRET")
+    write_boarding(tmp_path, boarding)
+    write(str(tmp_path / "hosts"), "10.0.0.1 elsewhere\n")
+    write(str(tmp_path / "resolv.conf"), "nameserver 127.0.0.9\noptions timeout:1 attempts:1\n")
+    args = [binary, "check", "--json", "--config-dir", str(tmp_path / "conf"), "--state-dir", str(tmp_path / "state"),
+            "--runtime-dir", str(tmp_path / "run"), "--ca-file", emu.ca]
+    script = ('mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/resolv.conf && shift 2 && '
+              'getent hosts localhost >/dev/null && echo "localhost still resolves" >&2; exec "$@"')
+    result = subprocess.run(["unshare", "--mount", "sh", "-c", script, "sh", str(tmp_path / "hosts"), str(tmp_path / "resolv.conf")]
+                            + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert result.stderr == "", result.stderr
+    by_id = {c["id"]: c for c in json.loads(result.stdout)["checks"]}
+    assert by_id["network.tls"]["status"] == "OK", by_id["network.tls"]
+    assert by_id["network.dns"]["status"] == "OK", by_id["network.dns"]
+    assert "localhost resolves" in by_id["network.dns"]["message"]
 
 
 def test_network_steps_are_bounded(spawn_emulator, binary, tmp_path, no_proxy_env):
