@@ -8,14 +8,19 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 UNITDIR ?= /lib/systemd/system
 
+# libdispatch's renicing of its worker threads goes to a function that declines it quietly
+# (Sources/Platform/ThreadPriority.swift): the unit's system call filter denies setpriority, and
+# each denial was a log line that reads like an error.
+LINK_FLAGS    = -Xlinker --wrap=setpriority
+
 # No RUNPATH ($$ORIGIN points nowhere useful once installed), and full RELRO: every symbol bound
 # at exec, so the GOT is read-only for the daemon's whole life (no measurable cost at start).
-RELEASE_FLAGS = -c release --static-swift-stdlib --disable-local-rpath -Xlinker -z -Xlinker now
+RELEASE_FLAGS = -c release --static-swift-stdlib --disable-local-rpath -Xlinker -z -Xlinker now $(LINK_FLAGS)
 BIN           = .build/release/hubagent
 DEB_DIR       = .build/deb
 # The test build: the release build plus the test hooks (docs/ARCHITECTURE.md, "Test hooks"), in its
 # own scratch directory. Only the scenarios that use a hook run it; everything else runs $(BIN).
-TEST_FLAGS    = -c release --static-swift-stdlib --scratch-path .build-test -Xswiftc -DHUBAGENT_TEST_HOOKS
+TEST_FLAGS    = -c release --static-swift-stdlib --scratch-path .build-test -Xswiftc -DHUBAGENT_TEST_HOOKS $(LINK_FLAGS)
 TEST_BIN      = .build-test/release/hubagent
 
 APT_PACKAGES  = libssl-dev libsystemd-dev libcurl4-openssl-dev pkg-config strace systemd-container debootstrap \
