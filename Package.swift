@@ -41,7 +41,7 @@ var targets: [Target] = [
     .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
     // Fixture files are read from the source tree by path, not bundled as resources.
     .testTarget(name: "AgentTests", dependencies: ["Agent"], exclude: ["Fixtures/datasources"]),
-    .testTarget(name: "CommandsTests", dependencies: ["Commands", "Agent", "JSON", "Platform"]),
+    .testTarget(name: "CommandsTests", dependencies: ["Commands", "Agent", "Crypto", "JSON", "Platform"]),
 ]
 
 // libFuzzer targets (Tests/Fuzz/README.md), declared only when HUBAGENT_FUZZ=1 so the normal build

@@ -26,7 +26,7 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
 ///
 /// Like sshd with its host keys, it refuses files that others can read or that belong to another
 /// user, instead of silently "fixing" them: a wrong mode is a sign that something else is wrong.
-public final class StateDirectory: @unchecked Sendable {
+public final class StateDirectory: Sendable {
     public let path: String
     private let fd: Int32
     /// False for the runtime directory, whose files (status) hold no secret: other users may read it.

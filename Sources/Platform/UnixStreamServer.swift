@@ -15,6 +15,7 @@ public struct PeerCredentials: Equatable, Sendable, CustomStringConvertible {
 /// writes the answer and closes. Every connection has a deadline, so a slow or silent client
 /// costs a descriptor for at most `timeout`. All on one serial queue, driven by Dispatch
 /// sources: nothing polls.
+// Unchecked: the mutable state (acceptSource, accepting, connections) is touched only on `queue`.
 public final class UnixStreamServer: @unchecked Sendable {
     public typealias Responder = @Sendable ([UInt8]) -> Void
     public typealias Handler = @Sendable (LocalHTTPRequest, PeerCredentials, @escaping Responder) -> Void
@@ -106,7 +107,7 @@ public final class UnixStreamServer: @unchecked Sendable {
         unlink(path)
     }
 
-    /// Touched only on `queue`.
+    /// Touched only on `queue`, which guards its mutable state (unchecked).
     private final class Connection: @unchecked Sendable {
         let fd: Int32
         let peer: PeerCredentials

@@ -7,17 +7,13 @@ public protocol WallClock: Sendable {
 }
 
 public struct SystemWallClock: WallClock {
-    /// Added to the system time: lets tests run the daemon with a local clock that is wrong by
-    /// hours without touching the machine's clock.
-    public let skew: Double
-
-    public init(skew: Double = 0) { self.skew = skew }
+    public init() {}
 
     /// The corresponding C function is `clock_gettime(CLOCK_REALTIME)`.
     public func now() -> Double {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9 + skew
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 }
 

@@ -25,6 +25,7 @@ public struct TransportOptions: Sendable, Equatable {
 /// HTTPS over libcurl. TLS peer and host verification are always on: there is no option to turn
 /// them off, in any build. One easy handle is reused so that its connection cache saves a TLS
 /// handshake per request; requests are serialized by a lock.
+// Unchecked: the easy handle is reached only inside `handle`'s Mutex; `options` is immutable.
 public final class CurlTransport: Transport, @unchecked Sendable {
     /// Responses larger than this are refused: southgate answers are a few KiB.
     static let maximumResponseBytes = 4 << 20
