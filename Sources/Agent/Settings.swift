@@ -1,4 +1,5 @@
 public import Platform
+public import Southgate
 
 /// `hubagent.conf`: `key = value` lines, `#` comments (design.md §7). Every key is optional.
 public struct Settings: Equatable, Sendable {
@@ -69,6 +70,12 @@ public struct Settings: Equatable, Sendable {
 }
 
 extension Settings {
+    /// The transport as these settings configure it, for the daemon and for `hubagent check`.
+    public var transportOptions: TransportOptions {
+        TransportOptions(caFile: caFile, proxy: proxy, noProxy: noProxy, timeout: requestTimeout,
+                         userAgent: "hubagent/\(HubAgentVersion.string)")
+    }
+
     /// `hubagent.conf` at `path`: nil when there is none (every setting is optional).
     public static func read(_ path: String) -> Result<Settings?, ConfigurationError> {
         let loaded = ConfigurationFile.load(path, limit: Layout.Limit.settings) { (bytes) throws(ConfigurationError) in

@@ -56,7 +56,7 @@ enum RunCommand {
         }
         let settingsPath = layout.settingsFile
         let settings: Settings
-        switch loadSettings(settingsPath, options: options) {
+        switch options.settings(at: settingsPath) {
         case .success(let loaded): settings = loaded
         case .failure(let error): return configurationError(error.description)
         }
@@ -112,7 +112,7 @@ enum RunCommand {
         }
 
         let daemon = AgentDaemon(
-            configuration: .init(boardingSource: boardingSource, store: store, transportOptions: transportOptions(settings),
+            configuration: .init(boardingSource: boardingSource, store: store, transportOptions: settings.transportOptions,
                                  policy: policy(settings), clock: SystemWallClock()),
             logger: logger)
         let runtime: StateDirectory?
@@ -148,10 +148,10 @@ enum RunCommand {
         }
         signals.install(SIGHUP, queue: daemon.work) {
             serviceManager.reloading()
-            switch loadSettings(settingsPath, options: options) {
+            switch options.settings(at: settingsPath) {
             case .success(let reloaded):
                 logger.level = reloaded.logLevel
-                daemon.apply(policy: policy(reloaded), transportOptions: transportOptions(reloaded))
+                daemon.apply(policy: policy(reloaded), transportOptions: reloaded.transportOptions)
                 logger.notice("reloaded \(settingsPath): log_level \(reloaded.logLevel.name), rotation_fraction \(Format.number(reloaded.rotationFraction)), request_timeout \(Format.number(reloaded.requestTimeout)) s")
             case .failure(let error):
                 // A broken new file must not stop a working gateway: keep what runs, say why.
@@ -189,19 +189,6 @@ enum RunCommand {
         withExtendedLifetime((signals, daemon, watchdog, tokenSocket)) { dispatchMain() }
     }
 
-    /// hubagent.conf (optional), with the command-line flags on top.
-    static func loadSettings(_ path: String, options: Options) -> Result<Settings, ConfigurationError> {
-        var settings = Settings()
-        switch Settings.read(path) {
-        case .success(let read?): settings = read
-        case .success(nil): break
-        case .failure(let error): return .failure(error)
-        }
-        if let name = options.values["log-level"], let level = LogLevel(name: name) { settings.logLevel = level }
-        if let caFile = options.values["ca-file"] { settings.caFile = caFile }
-        return .success(settings)
-    }
-
     static func policy(_ settings: Settings) -> LifecyclePolicy {
         var policy = LifecyclePolicy()
         policy.rotationFraction = settings.rotationFraction
@@ -215,10 +202,5 @@ enum RunCommand {
         }
         #endif
         return policy
-    }
-
-    static func transportOptions(_ settings: Settings) -> TransportOptions {
-        TransportOptions(caFile: settings.caFile, proxy: settings.proxy, noProxy: settings.noProxy,
-                         timeout: settings.requestTimeout, userAgent: "hubagent/\(HubAgentVersion.string)")
     }
 }

@@ -33,7 +33,7 @@ enum StatusCommand {
         let now = SystemWallClock().now()
         var report: StatusReport
         var running = false
-        if let live = readLiveReport(layout) {
+        if let live = StatusReport.read(layout.statusFile) {
             report = live
             running = live.pid.map(ProcessControl.exists) ?? false
         } else {
@@ -57,13 +57,5 @@ enum StatusCommand {
             Output.line(report.humanReadable(now: now, running: running))
         }
         return ExitCode.ok
-    }
-
-    /// What the daemon last wrote to `status.json`; nil when there is no such file or it is not
-    /// a status report.
-    static func readLiveReport(_ layout: Layout) -> StatusReport? {
-        guard case .success(let bytes)? = ConfigurationFile.read(layout.statusFile, limit: Layout.Limit.status),
-              let json = try? JSONValue.parse(bytes) else { return nil }
-        return StatusReport(json: json)
     }
 }

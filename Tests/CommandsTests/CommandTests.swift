@@ -73,10 +73,10 @@ final class OptionsTests: XCTestCase {
 
 final class ValidateCommandTests: XCTestCase {
     func testKinds() {
-        XCTAssertEqual(ValidateCommand.kind(of: "/x/datasources.yaml"), .dataSources)
-        XCTAssertEqual(ValidateCommand.kind(of: "/x/a.yml"), .dataSources)
-        XCTAssertEqual(ValidateCommand.kind(of: "/x/hubagent.conf"), .settings)
-        XCTAssertEqual(ValidateCommand.kind(of: "/x/boarding.json"), .boarding)
+        XCTAssertEqual(FileSummary.kind(of: "/x/datasources.yaml"), .dataSources)
+        XCTAssertEqual(FileSummary.kind(of: "/x/a.yml"), .dataSources)
+        XCTAssertEqual(FileSummary.kind(of: "/x/hubagent.conf"), .settings)
+        XCTAssertEqual(FileSummary.kind(of: "/x/boarding.json"), .boarding)
     }
 
     /// GIVEN valid files in the configuration directory WHEN validated without arguments THEN
@@ -109,7 +109,7 @@ final class ValidateCommandTests: XCTestCase {
     func testDataSourcesLimit() {
         let scratch = ScratchDirectory()
         let path = scratch.write("datasources.yaml", String(repeating: "#", count: Layout.Limit.dataSources + 1))
-        guard case .failure(let error) = ValidateCommand.check(path) else { return XCTFail("accepted") }
+        guard case .failure(let error) = FileSummary.check(path) else { return XCTFail("accepted") }
         XCTAssertEqual(error.message, "larger than \(Layout.Limit.dataSources) bytes")
     }
 }

@@ -26,7 +26,7 @@ final class CheckContext {
     var boardingSource: BoardingSource { BoardingSource(directory: layout.configurationDirectory) }
 
     /// hubagent.conf with --ca-file on top, as `run` reads it.
-    private(set) lazy var settingsFile: Result<Settings, ConfigurationError> = RunCommand.loadSettings(layout.settingsFile, options: options)
+    private(set) lazy var settingsFile: Result<Settings, ConfigurationError> = options.settings(at: layout.settingsFile)
 
     /// The settings the network checks use: a broken hubagent.conf stops the daemon (config.settings
     /// says so); the network is still checked with the defaults and --ca-file.
@@ -72,7 +72,7 @@ final class CheckContext {
 
     /// The transport as the daemon configures it, with every step bounded by `networkTimeout`.
     var transportOptions: TransportOptions {
-        var options = RunCommand.transportOptions(settings)
+        var options = settings.transportOptions
         options.timeout = min(options.timeout, Self.networkTimeout)
         return options
     }

@@ -9,7 +9,7 @@ enum ConfigDataSourcesCheck: HealthCheck {
         guard ConfigurationFile.read(path, limit: 1) != nil else {
             return .ok("no \(path) (optional): no data source configuration to upload")
         }
-        switch ValidateCommand.check(path) {
+        switch FileSummary.check(path) {
         case .success(let summary):
             return .ok("\(path): \(summary)")
         case .failure(let error):

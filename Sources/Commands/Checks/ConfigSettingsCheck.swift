@@ -11,7 +11,7 @@ enum ConfigSettingsCheck: HealthCheck {
         if ConfigurationFile.read(path, limit: 1) == nil {
             message = "no \(path) (optional): defaults"
         } else {
-            switch ValidateCommand.check(path) {
+            switch FileSummary.check(path) {
             case .success(let summary):
                 message = "\(path): \(summary)"
             case .failure(let error):

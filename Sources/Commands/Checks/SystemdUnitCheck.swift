@@ -48,7 +48,7 @@ enum SystemdUnitCheck: HealthCheck {
 
     /// ", the daemon runs as pid N", from its status file, when one is live.
     private static func daemonNote(_ context: CheckContext) -> String {
-        guard let report = StatusCommand.readLiveReport(context.layout), let pid = report.pid,
+        guard let report = StatusReport.read(context.layout.statusFile), let pid = report.pid,
               ProcessControl.exists(pid) else { return "" }
         return "; hubagent runs as pid \(pid)"
     }
