@@ -64,7 +64,8 @@ public struct Layout: Equatable, Sendable {
             if let value = environment[variable], let first = value.split(separator: ":").first { return String(first) }
             return fallback
         }
-        self.init(configurationDirectory: pick(configurationDirectory, "CONFIGURATION_DIRECTORY", Self.defaultConfigurationDirectory),
+        self.init(configurationDirectory: pick(configurationDirectory, "CONFIGURATION_DIRECTORY",
+                                               Self.defaultConfigurationDirectory),
                   stateDirectory: pick(stateDirectory, "STATE_DIRECTORY", Self.defaultStateDirectory),
                   runtimeDirectory: pick(runtimeDirectory, "RUNTIME_DIRECTORY", Self.defaultRuntimeDirectory))
     }

@@ -47,13 +47,15 @@ enum TokenCommand {
         let request = Array("GET \(target) HTTP/1.1\r\nHost: hubagent\r\nConnection: close\r\n\r\n".utf8)
         let response: [UInt8]
         do {
-            response = try UnixSocketClient.exchange(path: path, request: request, timeout: 35, limit: Layout.Limit.tokenSocketAnswer)
+            response = try UnixSocketClient.exchange(path: path, request: request, timeout: 35,
+                                                     limit: Layout.Limit.tokenSocketAnswer)
         } catch {
             switch error {
             case .connect(let cause) where cause.errno == EACCES || cause.errno == EPERM:
                 return .failure(SocketFailure(permissionDenied(path)))
             case .connect(let cause):
-                return .failure(SocketFailure("cannot reach the daemon at \(path): \(SystemError.message(for: cause.errno)) "
+                let reason = SystemError.message(for: cause.errno)
+                return .failure(SocketFailure("cannot reach the daemon at \(path): \(reason) "
                                               + "(is hubagent running? see `hubagent status`)"))
             case .send(let cause):
                 return .failure(SocketFailure("sending to \(path): \(SystemError.message(for: cause.errno))"))
@@ -81,9 +83,11 @@ enum TokenCommand {
                 + "token_socket_group (hubagent.conf)"
         }
         let group = Users.groupName(of: entry.gid) ?? "\(entry.gid)"
-        return "permission denied on \(path): \(what) is group \(group), mode \(String(entry.mode, radix: 8)), and uid \(me) "
+        return "permission denied on \(path): \(what) is group \(group), mode \(String(entry.mode, radix: 8)), "
+            + "and uid \(me) "
             + "is not in that group; fix: add this user to the group (`usermod -aG \(group) USER`, then log in again), "
-            + "or set token_socket_group in hubagent.conf to a group of this user (with SupplementaryGroups= for the unit), "
+            + "or set token_socket_group in hubagent.conf to a group of this user "
+            + "(with SupplementaryGroups= for the unit), "
             + "then `systemctl restart hubagent`"
     }
 }

@@ -23,7 +23,8 @@ final class Watchdog: Sendable {
         guard let interval = serviceManager.watchdogInterval() else { return }
         timer.withLock { [queue, serviceManager] timer in
             let source = DispatchSource.makeTimerSource(queue: queue)
-            source.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(Int(interval * 100)))
+            source.schedule(deadline: .now() + interval, repeating: interval,
+                            leeway: .milliseconds(Int(interval * 100)))
             source.setEventHandler { serviceManager.watchdog() }
             source.resume()
             timer = source

@@ -143,21 +143,24 @@ public final class StateDirectory: Sendable {
         return stale
     }
 
-    private static func checkOwnership(fd: Int32, path: String, isDirectory: Bool, isPrivate: Bool) throws(StorageError) {
+    private static func checkOwnership(fd: Int32, path: String, isDirectory: Bool,
+                                       isPrivate: Bool) throws(StorageError) {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .system(SystemError("fstat", path)) }
         let owner = geteuid()
-        let found = violations(uid: info.st_uid, mode: info.st_mode & 0o777, owner: owner, isDirectory: isDirectory, isPrivate: isPrivate)
+        let found = violations(uid: info.st_uid, mode: info.st_mode & 0o777, owner: owner, isDirectory: isDirectory,
+                               isPrivate: isPrivate)
         switch found.first {
         case nil:
             return
         case .owner(let uid)?:
             let fix = "chown \(owner) \(path)   (or run hubagent as the user that owns it)"
-            throw .insecure(InsecurePermissions(path: path, problem: "owned by uid \(uid), not by uid \(owner) that runs hubagent", fix: fix))
+            let problem = "owned by uid \(uid), not by uid \(owner) that runs hubagent"
+            throw .insecure(InsecurePermissions(path: path, problem: problem, fix: fix))
         case .mode(let permissions)?:
             let wanted = String(isDirectory ? privateDirectoryMode : privateFileMode, radix: 8)
-            throw .insecure(InsecurePermissions(path: path, problem: Violation.modeProblem(permissions, isDirectory: isDirectory),
-                                                fix: "chmod \(wanted) \(path)"))
+            let problem = Violation.modeProblem(permissions, isDirectory: isDirectory)
+            throw .insecure(InsecurePermissions(path: path, problem: problem, fix: "chmod \(wanted) \(path)"))
         }
     }
 
@@ -175,14 +178,16 @@ public final class StateDirectory: Sendable {
         /// "mode 644 lets other users read a credential" (the wording of an owner problem depends
         /// on who asks).
         public static func modeProblem(_ permissions: UInt32, isDirectory: Bool) -> String {
-            "mode \(String(permissions, radix: 8)) lets other users read \(isDirectory ? "the credentials in it" : "a credential")"
+            let what = isDirectory ? "the credentials in it" : "a credential"
+            return "mode \(String(permissions, radix: 8)) lets other users read \(what)"
         }
     }
 
     /// The rules, all of them at once, for a directory or file with `uid` and permission bits
     /// `mode`: owned by `owner`, and in a private directory no access for group or others. The
     /// daemon refuses on the first (`init`, `read`); `hubagent check` reports them all.
-    public static func violations(uid: UInt32, mode: UInt32, owner: UInt32, isDirectory: Bool, isPrivate: Bool = true) -> [Violation] {
+    public static func violations(uid: UInt32, mode: UInt32, owner: UInt32, isDirectory: Bool,
+                                  isPrivate: Bool = true) -> [Violation] {
         var found = [Violation]()
         if uid != owner { found.append(.owner(uid)) }
         if isPrivate && mode & 0o077 != 0 { found.append(.mode(mode & 0o777)) }

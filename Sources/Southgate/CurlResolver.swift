@@ -36,7 +36,8 @@ public enum CurlResolver {
             _ = hubagent_curl_setopt_string(h, CURLOPT_USERAGENT, options.userAgent)
             return curl_easy_perform(h)
         }
-        let detail = String(decoding: errorBuffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let detail = String(decoding: errorBuffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) },
+                            as: UTF8.self)
         switch code {
         case CURLE_OK:
             var pointer: UnsafePointer<CChar>?

@@ -17,14 +17,16 @@ final class CheckTests: XCTestCase {
     private func context(_ extra: [String] = []) throws -> CheckContext {
         let options = try Options(["--config-dir", scratch.file("conf"), "--state-dir", scratch.file("state"),
                                    "--runtime-dir", scratch.file("run")] + extra,
-                                  valued: ["config-dir", "state-dir", "runtime-dir", "ca-file"], switches: ["json", "online"])
+                                  valued: ["config-dir", "state-dir", "runtime-dir", "ca-file"],
+                                  switches: ["json", "online"])
         return CheckContext(options: options, environment: [:])
     }
 
     func testIdsAreStableAndInOrder() {
         XCTAssertEqual(CheckCommand.checks.map { $0.id },
-                       ["config.boarding", "config.datasources", "config.settings", "state.permissions", "boarding.expiry",
-                        "network.dns", "network.tls", "clock.offset", "token.roundtrip", "systemd.unit"])
+                       ["config.boarding", "config.datasources", "config.settings", "state.permissions",
+                        "boarding.expiry", "network.dns", "network.tls", "clock.offset", "token.roundtrip",
+                        "systemd.unit"])
     }
 
     /// GIVEN nothing at all WHEN checked THEN the boarding check fails, the rest skip or pass.
@@ -32,7 +34,8 @@ final class CheckTests: XCTestCase {
         let context = try context()
         let boarding = ConfigBoardingCheck.run(context)
         XCTAssertEqual(boarding.status, .fail)
-        XCTAssertTrue(boarding.message.contains("no boarding file at \(scratch.file("conf/boarding.json"))"), boarding.message)
+        let path = scratch.file("conf/boarding.json")
+        XCTAssertTrue(boarding.message.contains("no boarding file at \(path)"), boarding.message)
         XCTAssertEqual(ConfigDataSourcesCheck.run(context).status, .ok)
         XCTAssertEqual(ConfigSettingsCheck.run(context).status, .ok)
         XCTAssertEqual(StatePermissionsCheck.run(context).status, .skip)
@@ -51,12 +54,14 @@ final class CheckTests: XCTestCase {
         let context = try context()
         let result = ConfigBoardingCheck.run(context)
         XCTAssertEqual(result.status, .ok)
-        XCTAssertTrue(result.message.contains("boarding file for gateway-1 (SHARED_SECRET), tenant acme"), result.message)
+        XCTAssertTrue(result.message.contains("boarding file for gateway-1 (SHARED_SECRET), tenant acme"),
+                      result.message)
         XCTAssertEqual(BoardingExpiryCheck.run(context).status, .ok)
     }
 
     func testExpiredBoardingFile() throws {
-        scratch.write("conf/boarding.json", try boardingJSON(expiration: "2020-01-01T00:00:00.000Z", iatExpiry: 1_577_836_800))
+        let expired = try boardingJSON(expiration: "2020-01-01T00:00:00.000Z", iatExpiry: 1_577_836_800)
+        scratch.write("conf/boarding.json", expired)
         let result = BoardingExpiryCheck.run(try context())
         XCTAssertEqual(result.status, .fail)
         XCTAssertTrue(result.message.contains("expired at"), result.message)
@@ -100,7 +105,8 @@ final class CheckTests: XCTestCase {
         let file = scratch.write("state/state.1.json", "{}", mode: 0o644)
         let result = StatePermissionsCheck.run(try context())
         XCTAssertEqual(result.status, .fail)
-        XCTAssertTrue(result.message.hasPrefix("\(state): mode 755 lets other users read the credentials in it (and 1 more)"),
+        let expected = "\(state): mode 755 lets other users read the credentials in it (and 1 more)"
+        XCTAssertTrue(result.message.hasPrefix(expected),
                       result.message)
         XCTAssertEqual(result.fix, "chmod 700 \(state); chmod 600 \(file)")
 
@@ -109,7 +115,8 @@ final class CheckTests: XCTestCase {
         let readable = StatePermissionsCheck.run(try context())
         // Modes are right now; the file is not a state document, which the daemon skips.
         XCTAssertEqual(readable.status, .warn, readable.message)
-        XCTAssertTrue(readable.message.hasPrefix("\(state): mode 700, 1 file 600, owner uid \(getuid())"), readable.message)
+        XCTAssertTrue(readable.message.hasPrefix("\(state): mode 700, 1 file 600, owner uid \(getuid())"),
+                      readable.message)
 
         unlink(file)
         symlink("/etc/passwd", scratch.file("state/link"))
@@ -188,8 +195,8 @@ final class CheckTests: XCTestCase {
 
     /// The exit status is the number of FAILs, and --json holds every check.
     func testExitStatus() throws {
-        let run = hubagent("check", "--json", "--config-dir", scratch.file("conf"), "--state-dir", scratch.file("state"),
-                           "--runtime-dir", scratch.file("run"))
+        let run = hubagent("check", "--json", "--config-dir", scratch.file("conf"),
+                           "--state-dir", scratch.file("state"), "--runtime-dir", scratch.file("run"))
         let report = try JSONValue.parse(Array(run.output.utf8))
         XCTAssertEqual(run.status, Int32(report["fails"]?.numberValue ?? -1))
         XCTAssertEqual(report["checks"]?.arrayValue?.count, 10)

@@ -89,7 +89,8 @@ final class ValidateCommandTests: XCTestCase {
         XCTAssertEqual(run.status, ExitCode.ok, run.output + run.error)
         let lines = run.output.split(separator: "\n")
         XCTAssertEqual(lines.count, 2, run.output)
-        XCTAssertTrue(lines[0].hasPrefix(scratch.file("boarding.json") + ": OK: boarding file for gateway-1 (SHARED_SECRET)"))
+        let boarding = scratch.file("boarding.json")
+        XCTAssertTrue(lines[0].hasPrefix(boarding + ": OK: boarding file for gateway-1 (SHARED_SECRET)"))
         XCTAssertTrue(lines[1].hasPrefix(scratch.file("hubagent.conf") + ": OK: settings: log_level debug"))
     }
 

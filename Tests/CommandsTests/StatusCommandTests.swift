@@ -9,7 +9,8 @@ final class StatusCommandTests: XCTestCase {
         {"state":"onboarded","summary":"onboarded; token valid until later","clientId":"gateway-1","tenant":"acme",
          "profile":"SHARED_SECRET","southgate":"https://southgate.example.test","secretExpiresAt":4070908800,
          "nextRotationAt":4070000000,"tokenExpiresAt":4070000000,"clockOffset":1.5,"offline":false,"dataSources":null,
-         "problems":[],"lastError":null,"pid":\(pid.map(String.init) ?? "null"),"version":"0.1.0","updatedAt":1800000000}
+         "problems":[],"lastError":null,"pid":\(pid.map(String.init) ?? "null"),"version":"0.1.0",
+         "updatedAt":1800000000}
         """
     }
 

@@ -47,7 +47,8 @@ func hubagent(_ arguments: String...) -> Run {
     let scratch = ScratchDirectory()
     let outPath = scratch.file("stdout"), errPath = scratch.file("stderr")
     let savedOut = dup(1), savedErr = dup(2)
-    let out = open(outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600), err = open(errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    let out = open(outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    let err = open(errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     dup2(out, 1)
     dup2(err, 2)
     let status = Command.dispatch(arguments)
@@ -77,8 +78,8 @@ func boardingJSON(baseURL: String = "https://southgate.example.test", expiration
     let claims = #"{"iss":"https://southgate.example.test/api/agentmanagement/","sub":"gateway-1","jti":"iat-1","#
         + #""iat":1799990000,"exp":\#(iatExpiry)}"#
     let key = SecretBytes(try SecureRandom.bytes(32))
-    let iat = try JWS.sign(header: Array(#"{"kid":"key-id-1","alg":"HS256","typ":"JWT"}"#.utf8), payload: Array(claims.utf8),
-                           with: .hs256(key: key))
+    let header = #"{"kid":"key-id-1","alg":"HS256","typ":"JWT"}"#
+    let iat = try JWS.sign(header: Array(header.utf8), payload: Array(claims.utf8), with: .hs256(key: key))
     return """
         {"content": {"baseUrl": "\(baseURL)", "iat": "\(iat)", "clientCredentialProfile": ["SHARED_SECRET"],
          "clientId": "gateway-1", "tenant": "acme"}, "expiration": "\(expiration)"}

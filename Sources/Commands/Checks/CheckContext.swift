@@ -67,8 +67,9 @@ final class CheckContext {
     }
 
     /// Why the network checks are skipped, when they are.
-    static let noSouthgate = CheckResult.skip("no southgate URL: no stored identity and no valid boarding file",
-                                              fix: "put the boarding file from Asset Manager in place (see config.boarding)")
+    static let noSouthgate = CheckResult.skip(
+        "no southgate URL: no stored identity and no valid boarding file",
+        fix: "put the boarding file from Asset Manager in place (see config.boarding)")
 
     /// The transport as the daemon configures it, with every step bounded by `networkTimeout`.
     var transportOptions: TransportOptions {
@@ -92,5 +93,7 @@ final class CheckContext {
     func proxy(for host: String) -> String? { proxyRoute.proxy(for: host) }
 
     /// One unauthenticated GET of `oauth/token_key`, made on first use; nil without a southgate URL.
-    private(set) lazy var probe: SouthgateProbe? = southgate.map { SouthgateProbe.fetch(baseURL: $0.url, options: transportOptions, clock: clock) }
+    private(set) lazy var probe: SouthgateProbe? = southgate.map {
+        SouthgateProbe.fetch(baseURL: $0.url, options: transportOptions, clock: clock)
+    }
 }

@@ -8,7 +8,8 @@ struct ProxyRoute {
     let environment: [String: String]
 
     private var urls: [String?] {
-        [settings.proxy, environment["https_proxy"], environment["HTTPS_PROXY"], environment["all_proxy"], environment["ALL_PROXY"]]
+        [settings.proxy, environment["https_proxy"], environment["HTTPS_PROXY"], environment["all_proxy"],
+         environment["ALL_PROXY"]]
     }
 
     /// The proxy for `host`, as the operator may see it (credentials removed); nil for a direct
@@ -36,7 +37,9 @@ struct ProxyRoute {
             guard let at = authority.lastIndex(of: "@") else { continue }
             let userinfo = authority[..<at]
             found.append(String(userinfo))
-            if let colon = userinfo.firstIndex(of: ":") { found.append(String(userinfo[userinfo.index(after: colon)...])) }
+            if let colon = userinfo.firstIndex(of: ":") {
+                found.append(String(userinfo[userinfo.index(after: colon)...]))
+            }
         }
         // Longest first, so that user:password goes as a whole before its password alone.
         return found.filter { $0.count >= 3 }.sorted { $0.count > $1.count }

@@ -19,7 +19,8 @@ struct SouthgateProbe {
         let sentAt = clock.now()
         let result: Result<HTTPResponse, TransportError>
         do throws(TransportError) {
-            result = .success(try transport.perform(HTTPRequest(method: .get, url: url, headers: [("Accept", "application/json")])))
+            let request = HTTPRequest(method: .get, url: url, headers: [("Accept", "application/json")])
+            result = .success(try transport.perform(request))
         } catch {
             result = .failure(error)
         }

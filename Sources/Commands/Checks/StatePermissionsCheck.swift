@@ -30,7 +30,9 @@ enum StatePermissionsCheck: HealthCheck {
         let owner = me == 0 ? directoryEntry.uid : me
         var problems = [String]()
         var chmodDirectory = false
-        for violation in StateDirectory.violations(uid: directoryEntry.uid, mode: directoryEntry.mode, owner: owner, isDirectory: true) {
+        let directoryViolations = StateDirectory.violations(uid: directoryEntry.uid, mode: directoryEntry.mode, owner: owner,
+                                                            isDirectory: true)
+        for violation in directoryViolations {
             switch violation {
             case .owner(let uid):
                 return .fail("\(path): owned by uid \(uid), not by uid \(owner) that runs this check",
@@ -59,7 +61,8 @@ enum StatePermissionsCheck: HealthCheck {
                 otherFixes.append("replace \(file) with the file it points to")
             case .file:
                 files += 1
-                for violation in StateDirectory.violations(uid: entry.uid, mode: entry.mode, owner: owner, isDirectory: false) {
+                let violations = StateDirectory.violations(uid: entry.uid, mode: entry.mode, owner: owner, isDirectory: false)
+                for violation in violations {
                     switch violation {
                     case .owner(let uid):
                         problems.append("\(file): owned by uid \(uid), not by uid \(owner) like its directory")
@@ -78,7 +81,9 @@ enum StatePermissionsCheck: HealthCheck {
             var fixes = [String]()
             if chmodDirectory { fixes.append("chmod \(mode(StateDirectory.privateDirectoryMode)) \(path)") }
             if !chownFiles.isEmpty { fixes.append("chown \(owner) " + chownFiles.joined(separator: " ")) }
-            if !chmodFiles.isEmpty { fixes.append("chmod \(mode(StateDirectory.privateFileMode)) " + chmodFiles.joined(separator: " ")) }
+            if !chmodFiles.isEmpty {
+                fixes.append("chmod \(mode(StateDirectory.privateFileMode)) " + chmodFiles.joined(separator: " "))
+            }
             fixes += otherFixes
             let more = problems.count > 1 ? " (and \(problems.count - 1) more)" : ""
             return .fail(first + more + "; hubagent refuses to start (exit 78)", fix: fixes.joined(separator: "; "))
@@ -90,13 +95,15 @@ enum StatePermissionsCheck: HealthCheck {
         case .unreadable(let reason):
             return .fail("the state cannot be read: \(reason)", fix: asUser)
         case .loaded(let loaded):
-            let summary = "\(path): mode \(mode(StateDirectory.privateDirectoryMode)), \(files) \(files == 1 ? "file" : "files") "
-                + "\(mode(StateDirectory.privateFileMode)), owner uid \(owner)"
+            let summary = "\(path): mode \(mode(StateDirectory.privateDirectoryMode)), "
+                + "\(files) \(files == 1 ? "file" : "files") \(mode(StateDirectory.privateFileMode)), owner uid \(owner)"
             if let problem = loaded.skipped.first {
                 return .warn("\(summary); unreadable: \(problem); the agent runs from the generation before it",
-                             fix: "nothing, if the next save replaces it; if it comes back, check the storage (`dmesg`, the file system)")
+                             fix: "nothing, if the next save replaces it; if it comes back, check the storage "
+                                + "(`dmesg`, the file system)")
             }
-            return .ok(summary + (loaded.state.identity.map { "; identity \($0.clientID) stored" } ?? "; no identity stored yet"))
+            let identity = loaded.state.identity.map { "; identity \($0.clientID) stored" } ?? "; no identity stored yet"
+            return .ok(summary + identity)
         }
     }
 
