@@ -8,16 +8,25 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 UNITDIR ?= /lib/systemd/system
 
+# libdispatch's renicing of its worker threads goes to a function that declines it quietly
+# (Sources/Platform/ThreadPriority.swift): the unit's system call filter denies setpriority, and
+# each denial was a log line that reads like an error.
+LINK_FLAGS    = -Xlinker --wrap=setpriority
+
 # No RUNPATH ($$ORIGIN points nowhere useful once installed), and full RELRO: every symbol bound
 # at exec, so the GOT is read-only for the daemon's whole life (no measurable cost at start).
-RELEASE_FLAGS = -c release --static-swift-stdlib --disable-local-rpath -Xlinker -z -Xlinker now
+RELEASE_FLAGS = -c release --static-swift-stdlib --disable-local-rpath -Xlinker -z -Xlinker now $(LINK_FLAGS)
 BIN           = .build/release/hubagent
 DEB_DIR       = .build/deb
+# The test build: the release build plus the test hooks (docs/ARCHITECTURE.md, "Test hooks"), in its
+# own scratch directory. Only the scenarios that use a hook run it; everything else runs $(BIN).
+TEST_FLAGS    = -c release --static-swift-stdlib --scratch-path .build-test -Xswiftc -DHUBAGENT_TEST_HOOKS $(LINK_FLAGS)
+TEST_BIN      = .build-test/release/hubagent
 
 APT_PACKAGES  = libssl-dev libsystemd-dev libcurl4-openssl-dev pkg-config strace systemd-container debootstrap \
                 dpkg-dev lintian
 
-.PHONY: all deps build release unit-test emulator-test system-test test demo install deb clean bench fuzz soak storage-faults
+.PHONY: all deps build release test-build unit-test emulator-test system-test test demo install deb clean bench fuzz soak storage-faults
 
 all: release
 
@@ -41,14 +50,18 @@ build: deps
 release: deps
 	$(SWIFT) build $(RELEASE_FLAGS)
 
+## The daemon with its test hooks, for the scenarios that need them; never installed or packaged.
+test-build: deps
+	$(SWIFT) build $(TEST_FLAGS)
+
 unit-test: deps
 	$(SWIFT) test
 
 emulator-test: deps
 	$(PYTHON) -m pytest -q Tests/Emulator
 
-system-test: release
-	HUBAGENT_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q Tests/System
+system-test: release test-build
+	HUBAGENT_BIN=$(abspath $(BIN)) HUBAGENT_TEST_BIN=$(abspath $(TEST_BIN)) $(PYTHON) -m pytest -q Tests/System
 
 ## Every test: Swift unit tests, the emulator's own tests, the system scenarios.
 test: unit-test emulator-test system-test
@@ -85,11 +98,11 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	Tests/Fuzz/run.sh --seconds $(FUZZ_SECONDS)
 
-## The long robustness runs (the short versions are part of `make test`): every state-file syscall
+## The long robustness runs with the test build (the short versions are part of `make test`): every state-file syscall
 ## failed in turn during onboarding and rotation (about 12 min), and the soak: 10,000 rotations and
 ## 50,000 token refreshes under random southgate faults (about 30 min); arguments in *_ARGS.
-storage-faults: release
-	$(PYTHON) Tests/System/storage_faults.py --hubagent $(abspath $(BIN)) $(STORAGE_FAULTS_ARGS)
+storage-faults: test-build
+	$(PYTHON) Tests/System/storage_faults.py --hubagent $(abspath $(TEST_BIN)) $(STORAGE_FAULTS_ARGS)
 
-soak: release
-	$(PYTHON) Tests/System/soak.py --hubagent $(abspath $(BIN)) --rotations 10000 --refreshes 50000 $(SOAK_ARGS)
+soak: test-build
+	$(PYTHON) Tests/System/soak.py --hubagent $(abspath $(TEST_BIN)) --rotations 10000 --refreshes 50000 $(SOAK_ARGS)

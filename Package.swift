@@ -8,8 +8,9 @@ import PackageDescription
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
-    // Test hooks (fault injection, fast intervals) exist in debug builds, which `swift test`
-    // uses, and in the system tests' separate test build; never in the release binary.
+    // Test hooks (fault injection, the watchdog stop, fast soak cycles) exist only in debug builds
+    // and in the test build of the daemon (make test-build, -DHUBAGENT_TEST_HOOKS), never in the
+    // release binary (docs/ARCHITECTURE.md, "Test hooks").
     .define("HUBAGENT_TEST_HOOKS", .when(configuration: .debug)),
 ]
 
@@ -21,22 +22,26 @@ var targets: [Target] = [
 
     // A small JSON parser with line:column errors, and a serializer that keeps member order.
     .target(name: "JSON"),
-    // Glibc-facing building blocks: file descriptors, durable writes, clock, logging, signals.
-    .target(name: "Platform"),
+    // Glibc- and systemd-facing building blocks: file descriptors, durable writes, clock, logging,
+    // signals, sockets, name resolution, subprocesses, sd_notify.
+    .target(name: "Platform", dependencies: ["CSystemd"]),
     // The only importer of COpenSSL: keys, MACs, digests, JWS.
     .target(name: "Crypto", dependencies: ["COpenSSL", "JSON"]),
     // The Agent Management API over libcurl.
     .target(name: "Southgate", dependencies: ["CCurl", "Crypto", "JSON", "Platform"]),
     // Boarding, credential store, data sources, the lifecycle state machine and its driver.
     .target(name: "Agent", dependencies: ["Crypto", "JSON", "Southgate", "Platform"]),
-    // The binary: command-line parsing and one file per subcommand.
-    .executableTarget(name: "hubagent", dependencies: ["Agent", "Crypto", "JSON", "Platform", "Southgate", "CSystemd"]),
+    // Command-line parsing, one file per subcommand, and the checks of `hubagent check`.
+    .target(name: "Commands", dependencies: ["Agent", "Crypto", "JSON", "Platform", "Southgate"]),
+    // The binary: main.swift only.
+    .executableTarget(name: "hubagent", dependencies: ["Commands"]),
 
     .testTarget(name: "JSONTests", dependencies: ["JSON"]),
     .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
     .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
     // Fixture files are read from the source tree by path, not bundled as resources.
     .testTarget(name: "AgentTests", dependencies: ["Agent"], exclude: ["Fixtures/datasources"]),
+    .testTarget(name: "CommandsTests", dependencies: ["Commands", "Agent", "Crypto", "JSON", "Platform"]),
 ]
 
 // libFuzzer targets (Tests/Fuzz/README.md), declared only when HUBAGENT_FUZZ=1 so the normal build

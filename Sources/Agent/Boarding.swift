@@ -2,13 +2,13 @@ import Crypto
 import JSON
 import Platform
 
-/// How the agent proves its identity to the token endpoint (protocol.md §2).
+/// How the agent proves its identity to the token endpoint (docs/protocol.md §2).
 public enum CredentialProfile: String, Sendable, CaseIterable {
     case sharedSecret = "SHARED_SECRET"
     case rsa3072 = "RSA_3072"
 }
 
-/// `boarding.json` as downloaded from Asset Manager (protocol.md §2), validated.
+/// `boarding.json` as downloaded from Asset Manager (docs/protocol.md §2), validated.
 public struct BoardingConfiguration: Equatable, Sendable {
     public var baseURL: String
     public var initialAccessToken: Secret
@@ -19,7 +19,7 @@ public struct BoardingConfiguration: Equatable, Sendable {
     public var expiration: Double?
     /// The IAT's own `exp` claim, when it can be read.
     public var initialAccessTokenExpiry: Double?
-    /// SHA-256 (hex) of the canonical `content`: identifies this boarding file (design.md §4 rule 2).
+    /// SHA-256 (hex) of the canonical `content`: identifies this boarding file (docs/design.md §4 rule 2).
     public var fingerprint: String
 
     /// The earlier of `expiration` and the IAT's `exp`; after it the IAT is useless.
@@ -27,7 +27,7 @@ public struct BoardingConfiguration: Equatable, Sendable {
         [expiration, initialAccessTokenExpiry].compactMap { $0 }.min()
     }
 
-    /// protocol.md §1: client id and tenant are at most 36 characters.
+    /// docs/protocol.md §1: client id and tenant are at most 36 characters.
     static let maximumIdentifierLength = 36
 
     public static func parse(_ bytes: [UInt8], file: String) throws(ConfigurationError) -> BoardingConfiguration {
@@ -62,7 +62,7 @@ public struct BoardingConfiguration: Equatable, Sendable {
             throw fail("content.clientId contains characters other than letters, digits, '-' and '_'")
         }
         // The tenant is logged and signed into every client assertion.
-        guard !tenant.unicodeScalars.contains(where: isControl) else { throw fail("content.tenant contains a control character") }
+        guard !tenant.unicodeScalars.contains(where: \.isControlCharacter) else { throw fail("content.tenant contains a control character") }
 
         // `clientCredentialProfile` is an array with one element; accept a bare string too.
         let profileNames: [String]
@@ -99,7 +99,7 @@ public struct BoardingConfiguration: Equatable, Sendable {
             fingerprint: Hex.encode(SHA256.hash(Array(canonical.utf8))))
     }
 
-    /// Only https: an http:// base URL would send every credential in clear text (protocol.md §13).
+    /// Only https: an http:// base URL would send every credential in clear text (docs/protocol.md §13).
     private static func validateBaseURL(_ url: String, fail: (String, String?) -> ConfigurationError) throws(ConfigurationError) {
         guard url.hasPrefix("https://") else {
             throw fail("content.baseUrl \"\(url)\" is not an https:// URL", "hubagent only talks to southgate over TLS")
@@ -108,15 +108,10 @@ public struct BoardingConfiguration: Equatable, Sendable {
         let host = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         // No whitespace or control characters (RFC 3986): the URL is logged and handed to libcurl.
         guard !host.isEmpty, !host.contains("@"), !rest.contains("?"), !rest.contains("#"),
-              !url.unicodeScalars.contains(where: { $0.value <= 0x20 || isControl($0) }) else {
+              !url.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.isControlCharacter }) else {
             throw fail("content.baseUrl \"\(url)\" is not a valid URL", nil)
         }
     }
-}
-
-/// C0 and C1 controls and DEL: never meant in a boarding file's text, and harmful in a log line.
-private func isControl(_ scalar: Unicode.Scalar) -> Bool {
-    scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
 }
 
 /// The date-times of boarding files: `2019-05-23T11:42:24.000Z`, with optional fraction and an

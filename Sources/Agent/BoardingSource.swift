@@ -1,9 +1,8 @@
 /// Reads `boarding.json` from the configuration directory. The file belongs to the operator
 /// (often root, 0644): it is read, never written, and its mode is not judged.
 public struct BoardingSource: Sendable {
-    public static let fileName = "boarding.json"
-    /// A boarding file is about 2 KiB; anything far larger is not one.
-    public static let maximumSize = 64 * 1024
+    public static let fileName = Layout.FileName.boarding
+    public static let maximumSize = Layout.Limit.boarding
 
     public let directory: String
 

@@ -1,14 +1,16 @@
 public import Platform
+public import Southgate
 
-/// `hubagent.conf`: `key = value` lines, `#` comments (design.md §7). Every key is optional.
+/// `hubagent.conf`: `key = value` lines, `#` comments (docs/design.md §7). Every key is optional.
 public struct Settings: Equatable, Sendable {
     public var caFile: String?
     public var proxy: String?
     public var noProxy: String?
-    /// Rotate when this fraction of the secret's lifetime has passed (design.md §4 rule 4).
-    public var rotationFraction: Double = 2.0 / 3.0
-    /// Refresh the access token at least this long before it expires (design.md §4 rule 6).
-    public var tokenRefreshMargin: Double = 300
+    /// Rotate when this fraction of the secret's lifetime has passed (docs/design.md §4 rule 4); the
+    /// default is the lifecycle's own.
+    public var rotationFraction: Double = LifecyclePolicy().rotationFraction
+    /// Refresh the access token at least this long before it expires (docs/design.md §4 rule 6).
+    public var tokenRefreshMargin: Double = LifecyclePolicy().tokenRefreshMargin
     /// Total deadline for one HTTPS request.
     public var requestTimeout: Double = 30
     public var logLevel: LogLevel = .info
@@ -64,6 +66,29 @@ public struct Settings: Equatable, Sendable {
             }
         }
         return settings
+    }
+}
+
+extension Settings {
+    /// The transport as these settings configure it, for the daemon and for `hubagent check`.
+    public var transportOptions: TransportOptions {
+        TransportOptions(caFile: caFile, proxy: proxy, noProxy: noProxy, timeout: requestTimeout,
+                         userAgent: "hubagent/\(HubAgentVersion.string)")
+    }
+
+    /// `hubagent.conf` at `path`: nil when there is none (every setting is optional).
+    public static func read(_ path: String) -> Result<Settings?, ConfigurationError> {
+        let loaded = ConfigurationFile.load(path, limit: Layout.Limit.settings) { (bytes) throws(ConfigurationError) in
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw ConfigurationError(file: path, message: "is not UTF-8 text")
+            }
+            return try Settings.parse(text, file: path)
+        }
+        switch loaded {
+        case nil: return .success(nil)
+        case .success(let settings)?: return .success(settings)
+        case .failure(let error)?: return .failure(error)
+        }
     }
 }
 

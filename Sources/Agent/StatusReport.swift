@@ -121,3 +121,13 @@ public struct StatusReport: Equatable, Sendable {
         return rows.map { $0.0 + String(repeating: " ", count: width - $0.0.count + 2) + $0.1 }.joined(separator: "\n")
     }
 }
+
+extension StatusReport {
+    /// What the daemon last wrote to `status.json` at `path`; nil when there is no such file or
+    /// it is not a status report.
+    public static func read(_ path: String) -> StatusReport? {
+        guard case .success(let bytes)? = ConfigurationFile.read(path, limit: Layout.Limit.status),
+              let json = try? JSONValue.parse(bytes) else { return nil }
+        return StatusReport(json: json)
+    }
+}

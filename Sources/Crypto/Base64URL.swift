@@ -1,7 +1,7 @@
 /// base64url (RFC 4648 §5) as JWS uses it.
 ///
 /// Encoding never pads (RFC 7515 §2). Decoding is tolerant, because the official C client pads its
-/// segments and a documented sample uses the standard alphabet (protocol.md §6.2): `=` padding is
+/// segments and a documented sample uses the standard alphabet (docs/protocol.md §6.2): `=` padding is
 /// ignored and `+` / `/` are read as `-` / `_`.
 public enum Base64URL {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)

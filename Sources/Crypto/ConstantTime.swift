@@ -1,7 +1,7 @@
 import COpenSSL
 
 /// Comparisons whose running time does not depend on where the inputs differ, for MACs and
-/// secrets (style.md, "Wrapping C").
+/// secrets: a timing difference would leak how much of a guessed MAC was right.
 public enum ConstantTime {
     /// True when both have the same length and the same bytes. Only the contents are compared
     /// in constant time; a length mismatch returns at once, because lengths are public.

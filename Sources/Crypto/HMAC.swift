@@ -1,6 +1,6 @@
 import COpenSSL
 
-/// HMAC-SHA256 (RFC 2104), the HS256 JWS algorithm (protocol.md §6.2).
+/// HMAC-SHA256 (RFC 2104), the HS256 JWS algorithm (docs/protocol.md §6.2).
 public enum HMACSHA256 {
     public static let byteCount = 32
 

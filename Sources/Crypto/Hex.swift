@@ -1,4 +1,4 @@
-/// Lowercase hexadecimal, as used by correlation ids (protocol.md §1) and fingerprints.
+/// Lowercase hexadecimal, as used by correlation ids (docs/protocol.md §1) and fingerprints.
 public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 

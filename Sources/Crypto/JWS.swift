@@ -3,14 +3,14 @@ import JSON
 /// JSON Web Signature in compact serialization (RFC 7515 §7.1): `header.payload.signature`.
 ///
 /// We write segments as unpadded base64url (RFC 7515 §2). We read tolerantly, because MCL pads its
-/// segments and a documented sample uses the standard alphabet (protocol.md §6.2); a signature is
+/// segments and a documented sample uses the standard alphabet (docs/protocol.md §6.2); a signature is
 /// then checked over the signing input exactly as received, never over a re-encoding.
 public enum JWS {
     /// The largest token `parse` accepts. Our tokens (client assertion, IAT, RAT, access token)
     /// are a few KiB at most; the bound keeps hostile input from costing memory.
     public static let maximumTokenLength = 16 * 1024
 
-    /// The key and algorithm a JWS is signed with (protocol.md §6.2).
+    /// The key and algorithm a JWS is signed with (docs/protocol.md §6.2).
     public enum Signer: Sendable {
         /// HMAC-SHA256; for SHARED_SECRET the key is the UTF-8 bytes of the client secret.
         case hs256(key: SecretBytes)
@@ -71,7 +71,7 @@ public enum JWS {
     }
 
     /// Splits and decodes a compact JWS. Accepts padded and standard-alphabet segments
-    /// (protocol.md §6.2); rejects more than `maximumTokenLength` bytes, a segment count other
+    /// (docs/protocol.md §6.2); rejects more than `maximumTokenLength` bytes, a segment count other
     /// than three, an empty header and undecodable base64.
     public static func parse(_ token: String) throws(CryptoError) -> Parsed {
         let bytes = Array(token.utf8)

@@ -4,20 +4,20 @@ import JSON
 ///
 /// The IAT, the registration access token and the access token are opaque server tokens to us:
 /// we cannot verify them, and only read claims such as `exp` to schedule renewals
-/// (protocol.md §3, §6.4). Nothing read here may be trusted for a security decision.
+/// (docs/protocol.md §3, §6.4). Nothing read here may be trusted for a security decision.
 public enum JWT {
     /// The registered and MindSphere claims we look at; every field is optional.
     public struct Claims: Equatable, Sendable {
         public var iss: String?
         public var sub: String?
-        /// A string or an array in the wire format (protocol.md §6.2); always an array here.
+        /// A string or an array in the wire format (docs/protocol.md §6.2); always an array here.
         public var aud: [String]?
         /// NumericDate values (RFC 7519 §2) in epoch seconds; a fractional value is rounded down.
         public var iat: Int64?
         public var nbf: Int64?
         public var exp: Int64?
         public var jti: String?
-        /// The tenant (protocol.md §6.4).
+        /// The tenant (docs/protocol.md §6.4).
         public var ten: String?
         public var schemas: [String]?
         /// A string or an array in the wire format; always an array here.
@@ -48,7 +48,7 @@ public enum JWT {
                 guard let text = value.stringValue else { throw .malformedToken("claim \(key) is not a string") }
                 return text
             }
-            /// A string or an array in the wire format (protocol.md §6.2).
+            /// A string or an array in the wire format (docs/protocol.md §6.2).
             func strings(_ key: String) throws(CryptoError) -> [String]? {
                 guard let value = json[key], value != .null else { return nil }
                 if let text = value.stringValue { return [text] }
@@ -57,7 +57,7 @@ public enum JWT {
                 }
                 return items.compactMap(\.stringValue)
             }
-            /// Integers as written by most issuers, doubles as MCL computes them (protocol.md §6.2).
+            /// Integers as written by most issuers, doubles as MCL computes them (docs/protocol.md §6.2).
             func numericDate(_ key: String) throws(CryptoError) -> Int64? {
                 guard let value = json[key], value != .null else { return nil }
                 guard let number = value.numberValue, number.isFinite, let seconds = Int64(exactly: number.rounded(.down)) else {

@@ -2,7 +2,7 @@ import COpenSSL
 
 /// The one place that reads OpenSSL's error queue.
 ///
-/// The queue is thread-local (swift-linux-notes.md §1), so it must be drained on the thread of the
+/// The queue is thread-local (docs/platform-notes.md swift §1), so it must be drained on the thread of the
 /// failing call, right after it; every wrapper in this module does so through `drain(_:)`.
 enum OpenSSLError {
     /// Empties this thread's error queue into one `CryptoError.openssl` naming `operation`.

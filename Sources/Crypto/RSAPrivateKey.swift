@@ -1,11 +1,11 @@
 import COpenSSL
 
-/// The agent's RSA_3072 key pair (protocol.md §4): generated on the gateway, stored as PKCS#8
-/// PEM, used to sign RS256 client assertions (protocol.md §6.2).
+/// The agent's RSA_3072 key pair (docs/protocol.md §4): generated on the gateway, stored as PKCS#8
+/// PEM, used to sign RS256 client assertions (docs/protocol.md §6.2).
 ///
 /// Owns one `EVP_PKEY`, freed in `deinit`.
 public final class RSAPrivateKey: @unchecked Sendable {
-    /// The RSA_3072 profile's key size (protocol.md §4); smaller keys are refused on load.
+    /// The RSA_3072 profile's key size (docs/protocol.md §4); smaller keys are refused on load.
     public static let minimumBits = 3072
     /// Larger keys only cost time; nobody needs them here.
     static let maximumBits = 16384
@@ -36,7 +36,7 @@ public final class RSAPrivateKey: @unchecked Sendable {
         self.pkey = pkey
     }
 
-    /// A fresh key with e = 65537, as MCL generates it (protocol.md §4). Takes about a second
+    /// A fresh key with e = 65537, as MCL generates it (docs/protocol.md §4). Takes about a second
     /// for 3072 bits.
     /// The corresponding C function is `EVP_RSA_gen`.
     public static func generate(bits: Int = RSAPrivateKey.minimumBits) throws(CryptoError) -> RSAPrivateKey {

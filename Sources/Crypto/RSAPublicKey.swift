@@ -51,7 +51,7 @@ public final class RSAPublicKey: @unchecked Sendable, Equatable {
     /// The size of the modulus in bits. The corresponding C function is `EVP_PKEY_get_bits`.
     public var bits: Int { Int(EVP_PKEY_get_bits(pkey)) }
 
-    /// The key as a JWK with unpadded base64url `n` and `e` (protocol.md §4).
+    /// The key as a JWK with unpadded base64url `n` and `e` (docs/protocol.md §4).
     public func jwk(kid: String) -> JWK {
         JWK(e: Base64URL.encode(exponent), n: Base64URL.encode(modulus), kid: kid)
     }

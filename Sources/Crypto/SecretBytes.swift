@@ -19,7 +19,7 @@ public final class SecretBytes: @unchecked Sendable, Equatable, CustomStringConv
     }
 
     /// The UTF-8 bytes of `string`, e.g. a SHARED_SECRET client secret, which is used as the
-    /// HMAC key exactly as the server sent it (protocol.md §4).
+    /// HMAC key exactly as the server sent it (docs/protocol.md §4).
     public convenience init(_ string: String) {
         self.init(Array(string.utf8))
     }

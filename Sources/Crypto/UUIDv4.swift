@@ -1,4 +1,4 @@
-/// Random (version 4) UUIDs, for the client assertion's `jti` and JWK `kid`s (protocol.md §4, §6.2).
+/// Random (version 4) UUIDs, for the client assertion's `jti` and JWK `kid`s (docs/protocol.md §4, §6.2).
 public enum UUIDv4 {
     /// A lowercase `8-4-4-4-12` string, e.g. `3f2b8c1e-7d4a-4e9b-9c61-0a5f2d8e4b17`.
     public static func random() throws(CryptoError) -> String {

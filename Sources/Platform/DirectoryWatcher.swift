@@ -2,8 +2,9 @@ public import Dispatch
 import Glibc
 
 /// Calls `onChange` with the names of entries in one directory that were written, created,
-/// renamed into it or removed. inotify driven: nothing runs while nothing changes (design.md §4
+/// renamed into it or removed. inotify driven: nothing runs while nothing changes (docs/design.md §4
 /// rule 9).
+// Unchecked: both stored properties are immutable; the source is a Dispatch object, safe to use from any thread.
 public final class DirectoryWatcher: @unchecked Sendable {
     private let fd: Int32
     private let source: any DispatchSourceRead

@@ -1,6 +1,6 @@
 /// The head of an HTTP/1.1 request on the local token socket, parsed strictly and bounded: the
 /// socket is open to every program in its group, so a malformed or oversized request gets a
-/// 400 and nothing else (design.md §8).
+/// 400 and nothing else (docs/design.md §8).
 public struct LocalHTTPRequest: Equatable, Sendable {
     public var method: String
     public var path: String

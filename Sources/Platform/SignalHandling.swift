@@ -1,23 +1,26 @@
 public import Dispatch
 import Glibc
+import Synchronization
 
 /// Dispatch signal sources that are really installed before `install` returns.
 ///
 /// libdispatch registers a signal source asynchronously after `resume()`; a signal that arrives
-/// in between takes its default action (swift-linux-notes.md §5, measured 35 of 40 TERMs lost).
+/// in between takes its default action (docs/platform-notes.md swift §5, measured 35 of 40 TERMs lost).
 /// So the default disposition is ignored first, and `install` waits until libdispatch's own
 /// handler has replaced it. The sources are kept for the life of the process.
-public final class SignalHandling: @unchecked Sendable {
-    private var sources: [any DispatchSourceSignal] = []
+public final class SignalHandling: Sendable {
+    private let sources = Mutex<[any DispatchSourceSignal]>([])
 
     public init() {}
 
     public func install(_ signalNumber: Int32, queue: DispatchQueue, handler: @escaping @Sendable () -> Void) {
         signal(signalNumber, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-        source.setEventHandler(handler: handler)
-        source.resume()
-        sources.append(source)
+        sources.withLock { sources in
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+            source.setEventHandler(handler: handler)
+            source.resume()
+            sources.append(source)
+        }
         Self.waitUntilHandled(signalNumber)
     }
 

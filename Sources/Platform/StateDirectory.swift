@@ -22,11 +22,11 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 /// The daemon's private directory (0700) and its files (0600), written with the durable-replace
-/// recipe of design.md §9.
+/// recipe of docs/design.md §9.
 ///
 /// Like sshd with its host keys, it refuses files that others can read or that belong to another
 /// user, instead of silently "fixing" them: a wrong mode is a sign that something else is wrong.
-public final class StateDirectory: @unchecked Sendable {
+public final class StateDirectory: Sendable {
     public let path: String
     private let fd: Int32
     /// False for the runtime directory, whose files (status) hold no secret: other users may read it.
@@ -59,7 +59,7 @@ public final class StateDirectory: @unchecked Sendable {
     /// Atomically and durably replaces `name` with `bytes`:
     /// O_EXCL 0600 temp file → write all → fsync → renameat → fsync(directory).
     /// A failed fsync is not retried; the temp file is removed and the error surfaces, so the caller
-    /// redoes the whole replace (design.md §9).
+    /// redoes the whole replace (docs/design.md §9).
     public func replace(_ name: String, with bytes: [UInt8], mode: UInt32 = 0o600) throws(SystemError) {
         let temporary = ".\(name).tmp.\(getpid())"
         let subject = pathOf(temporary)
@@ -143,19 +143,110 @@ public final class StateDirectory: @unchecked Sendable {
         return stale
     }
 
-    private static func checkOwnership(fd: Int32, path: String, isDirectory: Bool, isPrivate: Bool) throws(StorageError) {
+    private static func checkOwnership(fd: Int32, path: String, isDirectory: Bool,
+                                       isPrivate: Bool) throws(StorageError) {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .system(SystemError("fstat", path)) }
         let owner = geteuid()
-        if info.st_uid != owner {
+        let found = violations(uid: info.st_uid, mode: info.st_mode & 0o777, owner: owner, isDirectory: isDirectory,
+                               isPrivate: isPrivate)
+        switch found.first {
+        case nil:
+            return
+        case .owner(let uid)?:
             let fix = "chown \(owner) \(path)   (or run hubagent as the user that owns it)"
-            throw .insecure(InsecurePermissions(path: path, problem: "owned by uid \(info.st_uid), not by uid \(owner) that runs hubagent", fix: fix))
-        }
-        let permissions = info.st_mode & 0o777
-        if isPrivate && permissions & 0o077 != 0 {
-            let wanted = isDirectory ? "700" : "600"
-            let problem = "mode \(String(permissions, radix: 8)) lets other users read \(isDirectory ? "the credentials in it" : "a credential")"
+            let problem = "owned by uid \(uid), not by uid \(owner) that runs hubagent"
+            throw .insecure(InsecurePermissions(path: path, problem: problem, fix: fix))
+        case .mode(let permissions)?:
+            let wanted = String(isDirectory ? privateDirectoryMode : privateFileMode, radix: 8)
+            let problem = Violation.modeProblem(permissions, isDirectory: isDirectory)
             throw .insecure(InsecurePermissions(path: path, problem: problem, fix: "chmod \(wanted) \(path)"))
         }
+    }
+
+    /// The modes the daemon creates and accepts in a private directory.
+    public static let privateDirectoryMode: UInt32 = 0o700
+    public static let privateFileMode: UInt32 = 0o600
+
+    /// A broken rule of the state directory (docs/design.md §9).
+    public enum Violation: Equatable, Sendable {
+        /// Owned by this uid, not by the user that runs hubagent.
+        case owner(UInt32)
+        /// These permission bits give group or others access.
+        case mode(UInt32)
+
+        /// "mode 644 lets other users read a credential" (the wording of an owner problem depends
+        /// on who asks).
+        public static func modeProblem(_ permissions: UInt32, isDirectory: Bool) -> String {
+            let what = isDirectory ? "the credentials in it" : "a credential"
+            return "mode \(String(permissions, radix: 8)) lets other users read \(what)"
+        }
+    }
+
+    /// The rules, all of them at once, for a directory or file with `uid` and permission bits
+    /// `mode`: owned by `owner`, and in a private directory no access for group or others. The
+    /// daemon refuses on the first (`init`, `read`); `hubagent check` reports them all.
+    public static func violations(uid: UInt32, mode: UInt32, owner: UInt32, isDirectory: Bool,
+                                  isPrivate: Bool = true) -> [Violation] {
+        var found = [Violation]()
+        if uid != owner { found.append(.owner(uid)) }
+        if isPrivate && mode & 0o077 != 0 { found.append(.mode(mode & 0o777)) }
+        return found
+    }
+}
+
+/// One entry of a directory as `lstat` sees it: for checking a state directory without opening
+/// (or following) anything in it.
+public struct DirectoryEntry: Equatable, Sendable {
+    public enum Kind: Equatable, Sendable { case file, directory, symbolicLink, other }
+
+    public var name: String
+    public var kind: Kind
+    public var uid: UInt32
+    public var gid: UInt32
+    /// The permission bits.
+    public var mode: UInt32
+
+    init(name: String, _ info: stat) {
+        self.name = name
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: kind = .file
+        case S_IFDIR: kind = .directory
+        case S_IFLNK: kind = .symbolicLink
+        default: kind = .other
+        }
+        uid = info.st_uid
+        gid = info.st_gid
+        mode = info.st_mode & 0o777
+    }
+
+    /// `path` itself, following a final symbolic link as `stat` does; nil when it does not exist.
+    /// The corresponding C function is `stat`.
+    public static func of(_ path: String) throws(SystemError) -> DirectoryEntry? {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            if errno == ENOENT { return nil }
+            throw SystemError("stat", path)
+        }
+        return DirectoryEntry(name: path, info)
+    }
+
+    /// The entries of directory `path`, without `.` and `..`, sorted by name; links are not
+    /// followed. The corresponding C functions are `opendir`, `readdir` and `fstatat`.
+    public static func list(_ path: String) throws(SystemError) -> [DirectoryEntry] {
+        guard let directory = opendir(path) else { throw SystemError("opendir", path) }
+        defer { closedir(directory) }
+        var entries = [DirectoryEntry]()
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            var info = stat()
+            // Gone since readdir: not an entry any more.
+            guard fstatat(dirfd(directory), name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            entries.append(DirectoryEntry(name: name, info))
+        }
+        return entries.sorted { $0.name < $1.name }
     }
 }

@@ -3,13 +3,15 @@ import Synchronization
 
 /// The one place hubagent's file-system system calls go through.
 ///
-/// Each wrapper retries `EINTR` and consults the fault injector first, so tests can make any call
-/// fail at any position (design.md §9; the same idea as `strace -e inject=`).
+/// Each wrapper retries `EINTR`; in a build with test hooks it consults the fault injector first,
+/// so tests can make any call fail at any position (docs/design.md §9; the same idea as
+/// `strace -e inject=`). The release binary has no injector at all.
 public enum Syscall {
     public enum Name: String, Sendable, CaseIterable {
         case open, write, fsync, rename, unlink, close, read, mkdir
     }
 
+    #if HUBAGENT_TEST_HOOKS
     /// Returns an errno to fail the call with, or nil to let it run. Tests only.
     public typealias FaultInjector = @Sendable (Name) -> Int32?
     /// The same, also given the path the call is about, so a fault can aim at one directory.
@@ -25,10 +27,15 @@ public enum Syscall {
     public static func setPathFaultInjector(_ newValue: PathFaultInjector?) {
         injector.withLock { $0 = newValue }
     }
+    #endif
 
     @inline(__always)
     private static func injected(_ name: Name, _ subject: String) -> Int32? {
+        #if HUBAGENT_TEST_HOOKS
         injector.withLock { $0 }?(name, subject)
+        #else
+        nil
+        #endif
     }
 
     /// Runs `body` until it does not fail with EINTR; returns its result or throws `SystemError`.
@@ -78,7 +85,7 @@ public enum Syscall {
         }
     }
 
-    /// Never retried after a failure (design.md §9, "fsyncgate"): the caller redoes the whole
+    /// Never retried after a failure (docs/design.md §9, "fsyncgate"): the caller redoes the whole
     /// replace. The corresponding C function is `fsync`.
     public static func fsync(_ fd: Int32, subject: String) throws(SystemError) {
         if let code = injected(.fsync, subject) { throw SystemError("fsync", subject, errno: code) }

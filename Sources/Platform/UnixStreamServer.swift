@@ -15,6 +15,7 @@ public struct PeerCredentials: Equatable, Sendable, CustomStringConvertible {
 /// writes the answer and closes. Every connection has a deadline, so a slow or silent client
 /// costs a descriptor for at most `timeout`. All on one serial queue, driven by Dispatch
 /// sources: nothing polls.
+// Unchecked: the mutable state (acceptSource, accepting, connections) is touched only on `queue`.
 public final class UnixStreamServer: @unchecked Sendable {
     public typealias Responder = @Sendable ([UInt8]) -> Void
     public typealias Handler = @Sendable (LocalHTTPRequest, PeerCredentials, @escaping Responder) -> Void
@@ -29,6 +30,12 @@ public final class UnixStreamServer: @unchecked Sendable {
     private let answerTimeout: Double
     private let admit: @Sendable (PeerCredentials) -> Bool
     private var connections: [Int32: Connection] = [:]
+
+    /// Removes the socket file at `path`, if any: on the way out, so that clients are told at once
+    /// that nothing listens. The corresponding C function is `unlink`.
+    public static func removeSocketFile(_ path: String) {
+        unlink(path)
+    }
 
     /// Binds `path` (replacing a stale socket file) with `mode` and, when given, `group`.
     /// `admit` decides per connection (the rate limit); a refused peer gets 429. The umask is
@@ -100,7 +107,7 @@ public final class UnixStreamServer: @unchecked Sendable {
         unlink(path)
     }
 
-    /// Touched only on `queue`.
+    /// Touched only on `queue`, which guards its mutable state (unchecked).
     private final class Connection: @unchecked Sendable {
         let fd: Int32
         let peer: PeerCredentials

@@ -1,23 +1,19 @@
 import Glibc
 
 /// Wall-clock time in seconds since the epoch. Replaced by a fake in tests, so that every
-/// schedule can be checked in microseconds (style.md).
+/// schedule can be checked in microseconds.
 public protocol WallClock: Sendable {
     func now() -> Double
 }
 
 public struct SystemWallClock: WallClock {
-    /// Added to the system time: lets tests run the daemon with a local clock that is wrong by
-    /// hours without touching the machine's clock.
-    public let skew: Double
-
-    public init(skew: Double = 0) { self.skew = skew }
+    public init() {}
 
     /// The corresponding C function is `clock_gettime(CLOCK_REALTIME)`.
     public func now() -> Double {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9 + skew
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 }
 

@@ -25,6 +25,7 @@ public struct TransportOptions: Sendable, Equatable {
 /// HTTPS over libcurl. TLS peer and host verification are always on: there is no option to turn
 /// them off, in any build. One easy handle is reused so that its connection cache saves a TLS
 /// handshake per request; requests are serialized by a lock.
+// Unchecked: the easy handle is reached only inside `handle`'s Mutex; `options` is immutable.
 public final class CurlTransport: Transport, @unchecked Sendable {
     /// Responses larger than this are refused: southgate answers are a few KiB.
     static let maximumResponseBytes = 4 << 20
@@ -32,7 +33,7 @@ public final class CurlTransport: Transport, @unchecked Sendable {
     public let options: TransportOptions
     private let handle: Mutex<UnsafeMutableRawPointer?>
 
-    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+    static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
     public init(options: TransportOptions) {
         Self.globalInit
@@ -83,13 +84,13 @@ public final class CurlTransport: Transport, @unchecked Sendable {
                 _ = hubagent_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1)
                 _ = hubagent_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(options.timeout * 1000))
                 _ = hubagent_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(min(options.timeout, 15) * 1000))
-                // Only HTTPS, never a redirect, TLS 1.2 at least (protocol.md §1).
+                // Only HTTPS, never a redirect, TLS 1.2 at least (docs/protocol.md §1).
                 _ = hubagent_curl_setopt_string(h, CURLOPT_PROTOCOLS_STR, "https")
                 _ = hubagent_curl_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0)
                 _ = hubagent_curl_setopt_long(h, CURLOPT_SSLVERSION, Int(CURL_SSLVERSION_TLSv1_2))
                 _ = hubagent_curl_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1)
                 _ = hubagent_curl_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2)
-                // HTTP/1.1 only, as the service and the official client speak it (protocol.md §13).
+                // HTTP/1.1 only, as the service and the official client speak it (docs/protocol.md §13).
                 _ = hubagent_curl_setopt_long(h, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
                 if let caFile = options.caFile {
                     // CAINFO replaces the bundle file; the hashed system directory (CAPATH) stays

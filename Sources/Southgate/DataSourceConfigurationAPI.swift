@@ -1,10 +1,10 @@
 public import JSON
 
-/// The server's copy of the data source configuration and its eTag (protocol.md §7).
+/// The server's copy of the data source configuration and its eTag (docs/protocol.md §7).
 public struct StoredDataSourceConfiguration: Equatable, Sendable {
     /// The body as the server returned it (with its `id` and `eTag` members).
     public var json: JSONValue
-    /// A decimal counter, `"0"` when never configured (protocol.md §7).
+    /// A decimal counter, `"0"` when never configured (docs/protocol.md §7).
     public var eTag: String
 
     init(json: JSONValue) throws(SouthgateResponseError) {

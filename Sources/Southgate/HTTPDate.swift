@@ -1,9 +1,10 @@
 import Platform
 
-/// The server clock from response headers, and `Retry-After`.
-enum HTTPDate {
-    /// `Server-Time` (epoch seconds, protocol.md §6.3) when present, else `Date` (RFC 9110 §6.6.1).
-    static func serverTime(_ headers: [String: String]) -> Double? {
+/// The server clock from response headers, and `Retry-After`: the one parser of both, for the
+/// daemon and for `hubagent check`.
+public enum HTTPDate {
+    /// `Server-Time` (epoch seconds, docs/protocol.md §6.3) when present, else `Date` (RFC 9110 §6.6.1).
+    public static func serverTime(_ headers: [String: String]) -> Double? {
         if let value = headers["server-time"], let seconds = decimalSeconds(value.trimmingASCIISpaces()), plausible.contains(seconds) { return seconds }
         return headers["date"].flatMap(parseIMFFixdate).flatMap { plausible.contains($0) ? $0 : nil }
     }

@@ -2,15 +2,15 @@ import Crypto
 import JSON
 
 /// The registration the server returns from `POST /register` (201) and `PUT /register/{id}`
-/// (200): protocol.md §4, §5.
+/// (200): docs/protocol.md §4, §5.
 public struct ClientIdentifier: Equatable, Sendable {
     public var clientID: String
-    /// SHARED_SECRET only. The HMAC key is the UTF-8 bytes of this string (protocol.md §4).
+    /// SHARED_SECRET only. The HMAC key is the UTF-8 bytes of this string (docs/protocol.md §4).
     public var clientSecret: String?
-    /// Epoch seconds, server clock. Present for both profiles (protocol.md §4).
+    /// Epoch seconds, server clock. Present for both profiles (docs/protocol.md §4).
     public var clientSecretExpiresAt: Int64?
     public var registrationAccessToken: String
-    /// Absolute; used verbatim for rotation (protocol.md §4).
+    /// Absolute; used verbatim for rotation (docs/protocol.md §4).
     public var registrationClientURI: String
 
     public init(clientID: String, clientSecret: String?, clientSecretExpiresAt: Int64?, registrationAccessToken: String, registrationClientURI: String) {
@@ -44,7 +44,7 @@ public struct ClientIdentifier: Equatable, Sendable {
     }
 }
 
-/// `POST /oauth/token` answer (protocol.md §6.3).
+/// `POST /oauth/token` answer (docs/protocol.md §6.3).
 public struct AccessTokenGrant: Equatable, Sendable {
     public var accessToken: String
     /// Seconds; 3600 on the real service.
@@ -64,7 +64,7 @@ public struct AccessTokenGrant: Equatable, Sendable {
 }
 
 extension JWK {
-    /// `{"keys":[{e,n,kty,kid}]}`, members in MCL's order (protocol.md §4).
+    /// `{"keys":[{e,n,kty,kid}]}`, members in MCL's order (docs/protocol.md §4).
     var jwksJSON: JSONValue {
         .object([("keys", .array([.object([("e", .string(e)), ("n", .string(n)), ("kty", .string(kty)), ("kid", .string(kid))])]))])
     }

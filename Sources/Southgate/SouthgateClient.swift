@@ -1,16 +1,16 @@
 public import Crypto
 import JSON
 
-/// The Agent Management API calls an agent makes (protocol.md §4–§7), over a `Transport`.
+/// The Agent Management API calls an agent makes (docs/protocol.md §4–§7), over a `Transport`.
 /// Stateless: credentials come in as arguments, results go out as values.
 public struct SouthgateClient: Sendable {
-    /// protocol.md §1.
+    /// docs/protocol.md §1.
     static let agentManagementPath = "/api/agentmanagement/v3"
 
     public let baseURL: String
     let transport: any Transport
 
-    /// `baseURL` as in the boarding file, without a trailing slash (protocol.md §13: a trailing
+    /// `baseURL` as in the boarding file, without a trailing slash (docs/protocol.md §13: a trailing
     /// slash would put `//api` on the wire).
     public init(baseURL: String, transport: any Transport) {
         var url = baseURL
@@ -19,7 +19,7 @@ public struct SouthgateClient: Sendable {
         self.transport = transport
     }
 
-    /// `POST /register` with the initial access token; exactly 201 is success (protocol.md §4).
+    /// `POST /register` with the initial access token; exactly 201 is success (docs/protocol.md §4).
     public func register(initialAccessToken: String, publicKey: JWK?) throws(SouthgateError) -> Exchange<ClientIdentifier> {
         let body: JSONValue = publicKey.map { .object([("jwks", $0.jwksJSON)]) } ?? .object([])
         let request = HTTPRequest(
@@ -33,7 +33,7 @@ public struct SouthgateClient: Sendable {
     }
 
     /// `PUT <registration_client_uri>` with the registration access token; exactly 200 is
-    /// success (protocol.md §5). The body names the client, plus the new key for RSA_3072.
+    /// success (docs/protocol.md §5). The body names the client, plus the new key for RSA_3072.
     public func rotate(registrationClientURI: String, registrationAccessToken: String, clientID: String, publicKey: JWK?) throws(SouthgateError) -> Exchange<ClientIdentifier> {
         var members: [(String, JSONValue)] = [("client_id", .string(clientID))]
         if let publicKey { members.append(("jwks", publicKey.jwksJSON)) }
@@ -48,7 +48,7 @@ public struct SouthgateClient: Sendable {
     }
 
     /// `POST /oauth/token` with a client assertion: exactly the three form fields of
-    /// protocol.md §6.1, percent-encoded (the server uses a normal form decoder).
+    /// docs/protocol.md §6.1, percent-encoded (the server uses a normal form decoder).
     public func token(clientAssertion: String) throws(SouthgateError) -> Exchange<AccessTokenGrant> {
         let form = [
             ("grant_type", "client_credentials"),
@@ -130,7 +130,7 @@ public struct SouthgateClient: Sendable {
         }
     }
 
-    /// The error text of either body family (protocol.md §1), shortened.
+    /// The error text of either body family (docs/protocol.md §1), shortened.
     static func serverMessage(_ body: [UInt8]) -> String? {
         guard let json = try? JSONValue.parse(body) else { return nil }
         let parts = [json["error"]?.stringValue, json["error_description"]?.stringValue, json["message"]?.stringValue].compactMap { $0 }

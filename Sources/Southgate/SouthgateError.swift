@@ -2,19 +2,19 @@
 public struct SouthgateError: Error, Equatable, Sendable, CustomStringConvertible {
     public enum Kind: Equatable, Sendable {
         /// No HTTP response: network, DNS, TLS, timeout. Always retried with backoff, never a
-        /// reason to re-onboard (design.md §4 rule 1).
+        /// reason to re-onboard (docs/design.md §4 rule 1).
         case transport(TransportError)
         /// 400: a bad request, an assertion the server refused (wrong secret or clock), or an
-        /// offboarded client at the token endpoint (protocol.md §6.3, §8).
+        /// offboarded client at the token endpoint (docs/protocol.md §6.3, §8).
         case badRequest
-        /// 401: the IAT or RAT was refused (used, expired, superseded, offboarded; protocol.md §3, §5.2).
+        /// 401: the IAT or RAT was refused (used, expired, superseded, offboarded; docs/protocol.md §3, §5.2).
         case unauthorized
         /// 403 / 404: the credentials are not allowed here, or the agent is unknown.
         case forbidden
         case notFound
-        /// 412: the If-Match eTag no longer matches (protocol.md §7).
+        /// 412: the If-Match eTag no longer matches (docs/protocol.md §7).
         case preconditionFailed
-        /// 429: rate limit, or a registration already in progress (protocol.md §4).
+        /// 429: rate limit, or a registration already in progress (docs/protocol.md §4).
         case rateLimited
         /// 5xx.
         case serverError
@@ -32,7 +32,7 @@ public struct SouthgateError: Error, Equatable, Sendable, CustomStringConvertibl
     public var serverMessage: String?
     /// Seconds, from `Retry-After`.
     public var retryAfter: Double?
-    /// Epoch seconds of the server clock, from `Server-Time` or `Date` (protocol.md §10.3).
+    /// Epoch seconds of the server clock, from `Server-Time` or `Date` (docs/protocol.md §10.3).
     public var serverTime: Double?
 
     public init(kind: Kind, operation: String, status: Int? = nil, serverMessage: String? = nil, retryAfter: Double? = nil, serverTime: Double? = nil) {

@@ -43,7 +43,7 @@ final class DataSourcesCorpusTests: XCTestCase {
         "bad_control_character.yaml": (2, 14, "control character U+0007"),
         "bad_top_level_indented.yaml": (1, 3, "the top level is indented"),
         "bad_nesting_too_deep.yaml": (17, 17, "nesting deeper than 16 levels"),
-        // The schema of protocol.md §7
+        // The schema of docs/protocol.md §7
         "bad_top_level_list.yaml": (2, 1, "the top level must be a mapping with `dataSources:`, not a list"),
         "bad_empty_file.yaml": (nil, nil, "the file is empty"),
         "bad_lower_case_type.yaml": (5, 15, "type `double` must be written in upper case; write `type: DOUBLE`"),
@@ -111,7 +111,7 @@ final class DataSourcesCorpusTests: XCTestCase {
         }
     }
 
-    /// GIVEN the example of design.md §6, verbatim WHEN parsed THEN the model and the PUT body are exactly those of protocol.md §7.
+    /// GIVEN the example of docs/design.md §6, verbatim WHEN parsed THEN the model and the PUT body are exactly those of docs/protocol.md §7.
     func testDesignExample() throws {
         let configuration = try parse("good_design_example.yaml")
         XCTAssertEqual(configuration, DataSourceConfiguration(configurationID: "gateway-line-1", dataSources: [

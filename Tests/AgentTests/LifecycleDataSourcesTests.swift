@@ -3,7 +3,7 @@ import XCTest
 import Southgate
 
 /// The data source configuration in the lifecycle: upload only what differs from the last upload
-/// for this identity, never a refused content again, never from an invalid file (design.md §6).
+/// for this identity, never a refused content again, never from an invalid file (docs/design.md §6).
 final class LifecycleDataSourcesTests: XCTestCase {
     let t0 = Fixture.t0
 

@@ -3,7 +3,7 @@ import XCTest
 import Crypto
 import Southgate
 
-/// design.md §4, rule by rule, with a fake clock: every `step` gets an explicit `now`.
+/// docs/design.md §4, rule by rule, with a fake clock: every `step` gets an explicit `now`.
 final class LifecycleTests: XCTestCase {
     typealias Action = Lifecycle.Action
     let t0 = Fixture.t0

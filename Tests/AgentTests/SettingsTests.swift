@@ -14,7 +14,7 @@ final class SettingsTests: XCTestCase {
         }
     }
 
-    /// GIVEN an empty file WHEN parsed THEN the defaults of design.md §7.
+    /// GIVEN an empty file WHEN parsed THEN the defaults of docs/design.md §7.
     func testDefaults() throws {
         let settings = try Settings.parse("", file: path)
         XCTAssertEqual(settings, Settings())

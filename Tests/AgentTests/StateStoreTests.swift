@@ -6,7 +6,7 @@ import Crypto
 import JSON
 @testable import Platform
 
-/// design.md §9 against a real temporary directory; faults come from `Syscall.setFaultInjector`.
+/// docs/design.md §9 against a real temporary directory; faults come from `Syscall.setFaultInjector`.
 final class StateStoreTests: XCTestCase {
     private var root = ""
     private var statePath: String { root + "/state" }

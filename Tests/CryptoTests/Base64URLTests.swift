@@ -17,7 +17,7 @@ final class Base64URLTests: XCTestCase {
         XCTAssertEqual(Base64URL.encode([0xFB, 0xFF, 0xBF]), "-_-_")
     }
 
-    /// GIVEN MCL-style padded and standard-alphabet input WHEN decoded THEN both are accepted (protocol.md §6.2).
+    /// GIVEN MCL-style padded and standard-alphabet input WHEN decoded THEN both are accepted (docs/protocol.md §6.2).
     func testTolerantDecoding() {
         XCTAssertEqual(Base64URL.decode("Zm8="), Array("fo".utf8))
         XCTAssertEqual(Base64URL.decode("+/+/"), [0xFB, 0xFF, 0xBF])

@@ -39,7 +39,7 @@ final class JWSTests: XCTestCase {
         XCTAssertFalse(publicKey.verify(signature: signature, message: parsed.signingInput))
     }
 
-    /// GIVEN the protocol.md §6.2 secret, header and payload WHEN signed HS256 THEN exactly the
+    /// GIVEN the docs/protocol.md §6.2 secret, header and payload WHEN signed HS256 THEN exactly the
     /// "standard:" line.
     func testProtocolVectorStandard() throws {
         let token = try JWS.sign(
@@ -48,7 +48,7 @@ final class JWSTests: XCTestCase {
         XCTAssertEqual(token, ProtocolVector.standard)
     }
 
-    /// GIVEN the protocol.md §6.2 "MCL (padded)" token WHEN parsed THEN its parts decode and its
+    /// GIVEN the docs/protocol.md §6.2 "MCL (padded)" token WHEN parsed THEN its parts decode and its
     /// MAC verifies over the padded bytes as received, not over a re-encoding.
     func testProtocolVectorMCLPaddedVerifiesAsReceived() throws {
         let key = SecretBytes(ProtocolVector.clientSecret)

@@ -13,7 +13,7 @@ final class JWTTests: XCTestCase {
         }
     }
 
-    /// GIVEN the access-token claims of protocol.md §6.4 WHEN read THEN exp, iat, sub, ten, aud and
+    /// GIVEN the access-token claims of docs/protocol.md §6.4 WHEN read THEN exp, iat, sub, ten, aud and
     /// scope are there and unknown claims are ignored.
     func testAccessTokenClaims() throws {
         let payload = #"{"jti":"f7a4888b","scope":["mdsp:core:DefaultAgent"],"#
@@ -41,7 +41,7 @@ final class JWTTests: XCTestCase {
         XCTAssertEqual(claims.iat, 1_700_000_000)
     }
 
-    /// GIVEN the padded MCL token of protocol.md §6.2 WHEN read THEN its claims decode.
+    /// GIVEN the padded MCL token of docs/protocol.md §6.2 WHEN read THEN its claims decode.
     func testPaddedToken() throws {
         XCTAssertEqual(try JWT.unverifiedClaims(of: ProtocolVector.mclPadded).exp, 1_700_086_400)
     }

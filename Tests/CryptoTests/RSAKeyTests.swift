@@ -51,7 +51,7 @@ final class RSAKeyTests: XCTestCase {
     }
 
     /// GIVEN a 3072-bit key WHEN exported as JWK THEN `n` is 512 unpadded base64url characters of
-    /// the modulus and `e` is "AQAB" (protocol.md §4).
+    /// the modulus and `e` is "AQAB" (docs/protocol.md §4).
     func testJWK() throws {
         let publicKey = try SharedTestKey.get().publicKey
         let jwk = publicKey.jwk(kid: "key-1")

@@ -33,7 +33,7 @@ final class RandomTests: XCTestCase {
         XCTAssertEqual(seen.count, 1000)
     }
 
-    /// GIVEN a correlation id WHEN inspected THEN 32 lowercase hex characters (protocol.md §1).
+    /// GIVEN a correlation id WHEN inspected THEN 32 lowercase hex characters (docs/protocol.md §1).
     func testCorrelationID() throws {
         let id = try CorrelationID.random()
         XCTAssertEqual(id.count, 32)

@@ -89,7 +89,7 @@ def sign_jwt(header, claims, secret=None, private_key=None, padded=False):
 
 def assertion_claims(client_id, tenant, now, lifetime=86400, aud="southgate"):
     """Claims in MCL's order: iss, sub, aud, iat, nbf, exp, schemas, ten, jti
-    (protocol.md §6.2)."""
+    (docs/protocol.md §6.2)."""
     now = int(now)
     return {"iss": client_id, "sub": client_id, "aud": aud, "iat": now, "nbf": now,
             "exp": now + lifetime, "schemas": [CLIENT_SCHEMA], "ten": tenant,

@@ -1,4 +1,4 @@
-"""Assertions on the two error-body families (protocol.md §1), shared by the tests."""
+"""Assertions on the two error-body families (docs/protocol.md §1), shared by the tests."""
 
 import re
 import uuid

@@ -1,4 +1,4 @@
-"""Boarding status, offboarding and new boarding configurations (protocol.md §2, §8), and the
+"""Boarding status, offboarding and new boarding configurations (docs/protocol.md §2, §8), and the
 MindConnect calls an agent makes (§7.1, §9)."""
 
 import http.client

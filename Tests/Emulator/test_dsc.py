@@ -1,4 +1,4 @@
-"""GET|PUT /agents/{id}/dataSourceConfiguration (protocol.md §7)."""
+"""GET|PUT /agents/{id}/dataSourceConfiguration (docs/protocol.md §7)."""
 
 import copy
 

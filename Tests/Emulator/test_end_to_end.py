@@ -1,5 +1,5 @@
 """Both profiles end to end: onboard → token → rotate ×3 → token with the new credentials, in
-the styles of the clients the emulator must accept (MCL and the Node SDK, protocol.md §6.2)."""
+the styles of the clients the emulator must accept (MCL and the Node SDK, docs/protocol.md §6.2)."""
 
 import pytest
 
@@ -7,7 +7,7 @@ import client as sgclient
 
 TOKEN_KEY = "/api/agentmanagement/v3/oauth/token_key"
 
-# how each client writes its requests (protocol.md §6.2, §13)
+# how each client writes its requests (docs/protocol.md §6.2, §13)
 MCL = dict(padded=True, encode=False, aud="southgate")
 NODE = dict(padded=False, encode=True, aud=["southgate"])
 

@@ -156,7 +156,7 @@ def test_truncate_fault_on_an_empty_body(emu):
 def test_commit_then_drop_applies_the_rotation_and_the_old_rat_still_works(emu):
     # GIVEN commit_then_drop on the rotation PUT WHEN the agent rotates THEN the connection
     # closes without a response, the server shows the new RAT, and repeating the PUT with the
-    # old RAT succeeds (protocol.md §5.2) with credentials that get tokens
+    # old RAT succeeds (docs/protocol.md §5.2) with credentials that get tokens
     agent = emu.onboarded()
     old_rat, old_secret = agent.rat, agent.client_secret
     emu.fault(method="PUT", path="/register/", kind="commit_then_drop")

@@ -1,4 +1,4 @@
-"""POST /register: onboarding (protocol.md §3, §4)."""
+"""POST /register: onboarding (docs/protocol.md §3, §4)."""
 
 import re
 import threading

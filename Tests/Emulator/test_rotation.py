@@ -1,4 +1,4 @@
-"""PUT /register/{id}: credential rotation (protocol.md §5)."""
+"""PUT /register/{id}: credential rotation (docs/protocol.md §5)."""
 
 import client as sgclient
 import expect
@@ -32,7 +32,7 @@ def test_rotation_is_200_with_new_secret_rat_and_expiry(emu):
 
 
 def test_old_rat_window_follows_the_node_recovery_sequence(emu):
-    # GIVEN onboarding response A (protocol.md §5.2, NODE-T-AUTH)
+    # GIVEN onboarding response A (docs/protocol.md §5.2, NODE-T-AUTH)
     agent = emu.onboarded()
     a = _snapshot(agent)
     # WHEN PUT with RAT_A three times, resetting to A in between THEN all three succeed

@@ -1,4 +1,4 @@
-"""POST /oauth/token and GET /oauth/token_key(s) (protocol.md §6)."""
+"""POST /oauth/token and GET /oauth/token_key(s) (docs/protocol.md §6)."""
 
 import time
 
@@ -10,7 +10,7 @@ import expect
 TOKEN = "/api/agentmanagement/v3/oauth/token"
 TOKEN_KEY = "/api/agentmanagement/v3/oauth/token_key"
 
-# protocol.md §6.2 test vector (MCL style, SHARED_SECRET)
+# docs/protocol.md §6.2 test vector (MCL style, SHARED_SECRET)
 VECTOR_SECRET = "e8KgU3uK0lq2cR8x1x0e6XoQw6bV0m2cYt9sZp4nHkA"
 VECTOR_CLIENT = "5d06988ac50a44758ed0d9bff9edc4a0"
 VECTOR_CLAIMS = {"iss": VECTOR_CLIENT, "sub": VECTOR_CLIENT, "aud": "southgate",
@@ -159,7 +159,7 @@ def test_assertion_lifetime_is_at_most_seven_days(emu):
 
 def test_the_protocol_test_vector_is_reproduced_exactly():
     # GIVEN the §6.2 claims and secret WHEN signed MCL-style (padded) and unpadded THEN the
-    # exact strings of protocol.md
+    # exact strings of docs/protocol.md
     header = {"typ": "JWT", "alg": "HS256"}
     assert sgclient.sign_jwt(header, VECTOR_CLAIMS, VECTOR_SECRET, padded=True) == VECTOR_MCL
     assert sgclient.sign_jwt(header, VECTOR_CLAIMS, VECTOR_SECRET) == VECTOR_STANDARD

@@ -18,6 +18,9 @@ sys.path.insert(0, os.path.join(ROOT, "Tests", "Emulator"))
 from harness import spawner  # noqa: E402
 
 BINARY = os.environ.get("HUBAGENT_BIN", os.path.join(ROOT, ".build", "release", "hubagent"))
+# The test build (make test-build): the release build with the test hooks compiled in, for the
+# scenarios that use a hook (HUBAGENT_TEST_*). Everything else runs BINARY, the shipped binary.
+TEST_BINARY = os.environ.get("HUBAGENT_TEST_BIN", os.path.join(ROOT, ".build-test", "release", "hubagent"))
 
 
 class Hubagent:
@@ -26,7 +29,8 @@ class Hubagent:
     Its stderr is read by a thread into `lines`; `wait_for` blocks on a condition variable until
     a line matches, so tests wait for events, not for time."""
 
-    def __init__(self, workdir, emulator, extra_args=()):
+    def __init__(self, workdir, emulator, extra_args=(), binary=None):
+        self.binary = binary or BINARY
         self.workdir = str(workdir)
         self.config_dir = os.path.join(self.workdir, "conf")
         self.state_dir = os.path.join(self.workdir, "state")
@@ -46,7 +50,7 @@ class Hubagent:
 
     @property
     def args(self):
-        return [BINARY, "run", "--config-dir", self.config_dir, "--state-dir", self.state_dir,
+        return [self.binary, "run", "--config-dir", self.config_dir, "--state-dir", self.state_dir,
                 "--runtime-dir", self.runtime_dir, "--ca-file", self.emulator.ca] + self.extra_args
 
     def write_boarding(self, boarding, name="boarding.json"):
@@ -159,6 +163,12 @@ def binary():
     return BINARY
 
 
+@pytest.fixture(scope="session")
+def test_binary():
+    assert os.access(TEST_BINARY, os.X_OK), "build the test binary first (make test-build): " + TEST_BINARY
+    return TEST_BINARY
+
+
 @pytest.fixture
 def spawn_emulator(tmp_path):
     """spawn_emulator(*extra_args, name=..., **Emulator kwargs): a dedicated emulator, stopped
@@ -168,19 +178,29 @@ def spawn_emulator(tmp_path):
     stop_all()
 
 
-@pytest.fixture
-def hubagent(tmp_path, binary):
-    """hubagent(emulator, name=..., extra_args=...): a daemon, killed at the end if still running."""
+def _daemons(tmp_path, binary):
     agents = []
 
     def make(emulator, name="gateway", extra_args=()):
-        agent = Hubagent(tmp_path / name, emulator, extra_args)
+        agent = Hubagent(tmp_path / name, emulator, extra_args, binary=binary)
         agents.append(agent)
         return agent
     yield make
     for agent in agents:
         if agent.proc is not None and agent.proc.poll() is None:
             agent.kill()
+
+
+@pytest.fixture
+def hubagent(tmp_path, binary):
+    """hubagent(emulator, name=..., extra_args=...): a daemon, killed at the end if still running."""
+    yield from _daemons(tmp_path, binary)
+
+
+@pytest.fixture
+def hubagent_test(tmp_path, test_binary):
+    """The same with the test build, for scenarios that use a test hook."""
+    yield from _daemons(tmp_path, test_binary)
 
 
 def assertions_in(requests, client_id=None):

@@ -246,7 +246,8 @@ def check(s):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--hubagent", default=os.path.join(ROOT, ".build", "release", "hubagent"))
+    parser.add_argument("--hubagent", default=os.path.join(ROOT, ".build-test", "release", "hubagent"),
+                        help="the test build (make test-build): it needs the test hooks")
     parser.add_argument("--rotations", type=int, default=10000)
     parser.add_argument("--refreshes", type=int, default=50000, help="token grants")
     parser.add_argument("--max-seconds", type=float, default=3600, help="stop here even when the counts are not reached")

@@ -255,7 +255,8 @@ def write_conf(agent, text):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--hubagent", default=os.path.join(ROOT, ".build", "release", "hubagent"))
+    parser.add_argument("--hubagent", default=os.path.join(ROOT, ".build-test", "release", "hubagent"),
+                        help="the test build (make test-build): it needs the test hooks")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--faults", default=",".join(FAULTS), help="SYSCALL:ERRNO,...")
     parser.add_argument("--bursts", default="1,3", help="calls failed in a row from each position, one sweep per value")

@@ -24,7 +24,7 @@ def test_lost_rotation_response_is_recovered(spawn_emulator, hubagent, profile):
     puts = [r for r in requests if r["method"] == "PUT"]
     assert len(puts) >= 2
     assert puts[0]["fault"] == "commit_then_drop" and puts[0]["answered"] is False, puts[0]
-    # The repeated PUT carries the same RAT as the one whose answer was lost (protocol.md §5.2).
+    # The repeated PUT carries the same RAT as the one whose answer was lost (docs/protocol.md §5.2).
     assert puts[0]["headers"]["Authorization"] == puts[1]["headers"]["Authorization"]
     assert puts[1]["status"] == 200
     if profile == "RSA_3072":

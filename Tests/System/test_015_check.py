@@ -8,6 +8,7 @@ credential ever appears in its output."""
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 
@@ -290,6 +291,29 @@ def test_wrong_ca(spawn_emulator, hubagent, binary, tmp_path, no_proxy_env):
     assert emu.requests(mark) == [], "a request got through with the wrong CA"
 
 
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare for a private /etc/hosts")
+def test_dns_resolves_as_the_transport_does(spawn_emulator, binary, tmp_path, no_proxy_env):
+    # GIVEN a machine whose /etc/hosts lacks localhost and whose name server answers nothing (a
+    # minimal container) WHEN checked THEN network.dns agrees with network.tls: libcurl answers
+    # localhost itself, and the check resolves through libcurl as the daemon does.
+    emu = spawn_emulator()
+    _, boarding = emu.create_agent("SHARED_SECRET")
+    write_boarding(tmp_path, boarding)
+    write(str(tmp_path / "hosts"), "10.0.0.1 elsewhere\n")
+    write(str(tmp_path / "resolv.conf"), "nameserver 127.0.0.9\noptions timeout:1 attempts:1\n")
+    args = [binary, "check", "--json", "--config-dir", str(tmp_path / "conf"), "--state-dir", str(tmp_path / "state"),
+            "--runtime-dir", str(tmp_path / "run"), "--ca-file", emu.ca]
+    script = ('mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/resolv.conf && shift 2 && '
+              'getent hosts localhost >/dev/null && echo "localhost still resolves" >&2; exec "$@"')
+    result = subprocess.run(["unshare", "--mount", "sh", "-c", script, "sh", str(tmp_path / "hosts"), str(tmp_path / "resolv.conf")]
+                            + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert result.stderr == "", result.stderr
+    by_id = {c["id"]: c for c in json.loads(result.stdout)["checks"]}
+    assert by_id["network.tls"]["status"] == "OK", by_id["network.tls"]
+    assert by_id["network.dns"]["status"] == "OK", by_id["network.dns"]
+    assert "localhost resolves" in by_id["network.dns"]["message"]
+
+
 def test_network_steps_are_bounded(spawn_emulator, binary, tmp_path, no_proxy_env):
     # GIVEN a southgate that accepts TCP but never answers the TLS handshake WHEN checked THEN
     # network.tls FAILs after the 5 s bound, not after the daemon's 30 s request timeout.
@@ -373,7 +397,7 @@ esac
 
 
 @pytest.mark.parametrize("active,watchdog,status", [("active", "30s", "OK"), ("active", "0", "WARN"), ("failed", "30s", "FAIL")])
-def test_systemd_unit(binary, tmp_path, active, watchdog, status):
+def test_systemd_unit(test_binary, tmp_path, active, watchdog, status):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake = bin_dir / "systemctl"
@@ -382,7 +406,8 @@ def test_systemd_unit(binary, tmp_path, active, watchdog, status):
     (tmp_path / "systemd").mkdir()
     env = dict(os.environ, PATH="%s:%s" % (bin_dir, os.environ.get("PATH", "")), HUBAGENT_TEST_HOOKS="1",
                HUBAGENT_TEST_SYSTEMD_DIRECTORY=str(tmp_path / "systemd"), FAKE_ACTIVE=active, FAKE_WATCHDOG=watchdog)
-    _, by_id, _ = check_json(binary, tmp_path, env=env)
+    # HUBAGENT_TEST_SYSTEMD_DIRECTORY is a test hook: the test build.
+    _, by_id, _ = check_json(test_binary, tmp_path, env=env)
     result = by_id["systemd.unit"]
     assert result["status"] == status, result
     assert "hubagent.service is " + active in result["message"]

@@ -145,5 +145,14 @@ def test_socket_refuses_users_outside_its_group(spawn_emulator, hubagent):
     assert owner.stdout.strip() == "connected"
     other = subprocess.run([interpreter, "-c", probe, path], stdout=subprocess.PIPE, text=True, timeout=30, preexec_fn=as_nobody)
     assert other.stdout.strip() == "refused"
+    # `hubagent token` says it is a permission, whose socket and what fixes it; not "is it running?".
+    program = os.path.join(agent.runtime_dir, "hubagent")
+    shutil.copy(agent.binary, program)
+    os.chmod(program, 0o755)
+    token = subprocess.run([program, "token", "--runtime-dir", agent.runtime_dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=30, preexec_fn=as_nobody)
+    assert token.returncode == 1 and token.stdout == ""
+    assert "permission denied on " + path in token.stderr and "usermod -aG" in token.stderr, token.stderr
+    assert "token_socket_group" in token.stderr and "is hubagent running" not in token.stderr
     assert agent.stop() == 0
     shutil.rmtree(agent.runtime_dir, ignore_errors=True)

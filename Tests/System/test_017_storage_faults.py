@@ -25,11 +25,11 @@ SHORT = [
 ]
 
 
-def test_each_position(spawn_emulator, hubagent):
+def test_each_position(spawn_emulator, hubagent_test):
     emu = spawn_emulator()
 
     def make(name, env):
-        agent = hubagent(emu, name=name)
+        agent = hubagent_test(emu, name=name)
         agent.env.update(env)
         return agent
     runner = storage_faults.Runner(emu, make)
@@ -72,10 +72,10 @@ DISK_FULL = {"write": "write:ENOSPC:2..7", "fsync": "fsync:ENOSPC:3..8"}
 
 
 @pytest.mark.parametrize("call", ["write", "fsync"])
-def test_disk_full_after_register_keeps_identity(spawn_emulator, hubagent, call):
+def test_disk_full_after_register_keeps_identity(spawn_emulator, hubagent_test, call):
     emu = spawn_emulator("--token-lifetime", "30")
     agent_id, boarding = emu.create_agent("SHARED_SECRET")
-    agent = hubagent(emu)
+    agent = hubagent_test(emu)
     agent.write_boarding(boarding)
     agent.env.update(HUBAGENT_TEST_HOOKS="1", HUBAGENT_TEST_STORAGE_FAULT=DISK_FULL[call])
     mark = agent.start()
@@ -109,10 +109,10 @@ def test_disk_full_after_register_keeps_identity(spawn_emulator, hubagent, call)
     assert emu.state(agent_id)["onboard_count"] == 1
 
 
-def test_disk_full_after_rotation_keeps_new_credentials(spawn_emulator, hubagent):
+def test_disk_full_after_rotation_keeps_new_credentials(spawn_emulator, hubagent_test):
     emu = spawn_emulator("--secret-lifetime", "20", "--token-lifetime", "30")
     agent_id, boarding = emu.create_agent("SHARED_SECRET")
-    agent = hubagent(emu)
+    agent = hubagent_test(emu)
     agent.write_boarding(boarding)
     storage_faults.write_conf(agent, "rotation_fraction = 0.9\n")
     agent.start()

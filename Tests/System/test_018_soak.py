@@ -6,9 +6,9 @@ file, and the stored credentials get a token afterwards."""
 import soak
 
 
-def test_short_soak(spawn_emulator, hubagent):
+def test_short_soak(spawn_emulator, hubagent_test):
     emu = spawn_emulator("--secret-lifetime", "3600", "--token-lifetime", "60")
-    agent = hubagent(emu)
+    agent = hubagent_test(emu)
     result = soak.soak(emu, agent, rotations=100, refreshes=500, max_seconds=90)
     print(soak.summary_table(result))
     assert soak.check(result) == []

@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// Every save writes a new generation with the durable-replace recipe and then removes the ones
 /// older than its predecessor; two generations are always on disk, so a corrupt newest file
-/// (bad media, a bug) falls back to the one before it instead of losing the identity (design.md §9).
+/// (bad media, a bug) falls back to the one before it instead of losing the identity (docs/design.md §9).
 public final class StateStore: Sendable {
     public let directory: StateDirectory
     /// One save at a time: the stop path saves from the work queue while the effects queue may
@@ -24,10 +24,7 @@ public final class StateStore: Sendable {
         public var skipped: [String]
     }
 
-    static func generation(of name: String) -> Int? {
-        guard name.hasPrefix("state."), name.hasSuffix(".json") else { return nil }
-        return Int(name.dropFirst("state.".count).dropLast(".json".count))
-    }
+    static func generation(of name: String) -> Int? { Layout.FileName.generation(ofState: name) }
 
     /// The newest readable generation, or an empty state. Throws only for insecure files or
     /// directory errors: those need the operator.
@@ -35,7 +32,7 @@ public final class StateStore: Sendable {
         let generations = directory.names().compactMap { name in Self.generation(of: name).map { ($0, name) } }.sorted { $0.0 > $1.0 }
         var skipped = [String]()
         for (_, name) in generations {
-            guard let bytes = try directory.read(name) else { continue }
+            guard let bytes = try directory.read(name, limit: Layout.Limit.state) else { continue }
             do {
                 let json = try JSONValue.parse(bytes)
                 do {
@@ -58,9 +55,9 @@ public final class StateStore: Sendable {
             var next = state
             let existing = directory.names().compactMap(Self.generation(of:))
             next.generation = max(state.generation, existing.max() ?? 0) + 1
-            try directory.replace("state.\(next.generation).json", with: Array(next.json.serialized.utf8))
+            try directory.replace(Layout.FileName.state(generation: next.generation), with: Array(next.json.serialized.utf8))
             for old in existing where old < next.generation - 1 {
-                try? directory.remove("state.\(old).json")
+                try? directory.remove(Layout.FileName.state(generation: old))
             }
             return next
         }

@@ -31,11 +31,11 @@ public struct Identity: Equatable, Sendable {
     public var baseURL: String
     public var boardingFingerprint: String
     public var current: Registration
-    /// Kept after a rotation: its RAT is still accepted for the next rotation (protocol.md §5.2),
-    /// which is the way back when the current one is refused (design.md §4 rule 1).
+    /// Kept after a rotation: its RAT is still accepted for the next rotation (docs/protocol.md §5.2),
+    /// which is the way back when the current one is refused (docs/design.md §4 rule 1).
     public var previous: Registration?
     /// RSA_3072: the key for the rotation under way, stored before the PUT is sent so that a lost
-    /// answer or a crash can repeat the same PUT (design.md §4 rule 5).
+    /// answer or a crash can repeat the same PUT (docs/design.md §4 rule 5).
     public var pendingKeyPEM: SecretBytes?
     /// A rotation was started and has not been stored as finished: resume it first on start.
     public var rotationInProgress: Bool
@@ -66,7 +66,7 @@ public struct PendingOnboarding: Equatable, Sendable {
 }
 
 /// What was last uploaded as the data source configuration, so that an unchanged file (restart
-/// included) causes no upload, and the next PUT carries the right `If-Match` (protocol.md §7).
+/// included) causes no upload, and the next PUT carries the right `If-Match` (docs/protocol.md §7).
 public struct DataSourceRecord: Equatable, Sendable {
     /// The agent it was uploaded for: a new identity starts from eTag "0" again.
     public var clientID: String
@@ -86,20 +86,20 @@ public struct DataSourceRecord: Equatable, Sendable {
 }
 
 /// Everything the daemon keeps in its state directory, written as one file per generation so
-/// that a credential and its key always change together, atomically (systemd-notes.md §4.2.6).
+/// that a credential and its key always change together, atomically (docs/platform-notes.md systemd §4.2.6).
 public struct StoredState: Equatable, Sendable {
     public static let formatVersion = 1
 
     public var generation: Int = 0
     public var identity: Identity?
     public var onboarding: PendingOnboarding?
-    /// Boarding files whose IAT the server accepted or refused: never sent again (design.md §4 rule 2).
+    /// Boarding files whose IAT the server accepted or refused: never sent again (docs/design.md §4 rule 2).
     public var usedBoardingFingerprints: [String] = []
     /// The identity replaced by the last re-onboarding, kept for the operator, not used.
     public var archivedIdentity: Identity?
     public var dataSources: DataSourceRecord?
 
-    /// The eTag to send with the next upload for `clientID` ("0" the first time, protocol.md §7).
+    /// The eTag to send with the next upload for `clientID` ("0" the first time, docs/protocol.md §7).
     public func dataSourceETag(for clientID: String) -> String {
         dataSources?.clientID == clientID ? dataSources!.eTag : "0"
     }

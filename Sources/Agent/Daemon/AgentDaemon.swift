@@ -69,7 +69,7 @@ public final class AgentDaemon: @unchecked Sendable {
             do {
                 watcher = try DirectoryWatcher(path: configuration.boardingSource.directory, queue: work) { [weak self] names in
                     guard let self else { return }
-                    if names.contains(Self.dataSourcesFileName) { handle(.dataSourcesRead(readDataSources())) }
+                    if names.contains(Layout.FileName.dataSources) { handle(.dataSourcesRead(readDataSources())) }
                     if names.contains(BoardingSource.fileName) { handle(.boardingRead(configuration.boardingSource.read())) }
                 }
             } catch {
@@ -145,11 +145,9 @@ public final class AgentDaemon: @unchecked Sendable {
         }
     }
 
-    public static let dataSourcesFileName = "datasources.yaml"
-
     private func readDataSources() -> Result<DataSourceConfiguration, ConfigurationError>? {
-        let path = configuration.boardingSource.directory + "/" + Self.dataSourcesFileName
-        return ConfigurationFile.load(path, limit: 1 << 20) { (bytes) throws(ConfigurationError) in
+        let path = configuration.boardingSource.directory + "/" + Layout.FileName.dataSources
+        return ConfigurationFile.load(path, limit: Layout.Limit.dataSources) { (bytes) throws(ConfigurationError) in
             try DataSourceConfiguration.parse(bytes, file: path)
         }
     }

@@ -174,17 +174,20 @@ final class Effects: Sendable {
                                                                serverTime: exchange.serverTime)))
         } catch let error as SouthgateError {
             return .tokenFetched(.failure(.southgate(error)))
+        } catch let error as SignerError {
+            return .tokenFetched(.failure(.credentials(error)))
         } catch {
             return .tokenFetched(.failure(.crypto(error as? CryptoError ?? .invalidArgument("\(error)"))))
         }
     }
 
-    private func signer(for identity: Identity) throws(CryptoError) -> JWS.Signer {
+    /// The identity's signer, with the RSA key parsed once per registration.
+    private func signer(for identity: Identity) throws(SignerError) -> JWS.Signer {
         guard identity.profile == .rsa3072, let pem = identity.current.privateKeyPEM else { return try identity.makeSigner() }
-        if let cached = cachedKey.withLock({ $0 }), cached.pem == pem { return .rs256(cached.key) }
-        let key = try RSAPrivateKey(pkcs8PEM: pem)
-        cachedKey.withLock { $0 = (pem, key) }
-        return .rs256(key)
+        if let cached = cachedKey.withLock({ $0 }), cached.pem == pem { return try identity.makeSigner(parsedKey: cached.key) }
+        let signer = try identity.makeSigner()
+        if case .rs256(let key) = signer { cachedKey.withLock { $0 = (pem, key) } }
+        return signer
     }
 
     // MARK: Data sources
@@ -207,7 +210,7 @@ final class Effects: Sendable {
                     logger.info("the server's data source configuration already matches the file (eTag \(server.eTag))")
                     uploaded = server
                 } else {
-                    logger.notice("the data source configuration was changed in Insights Hub (eTag \(server.eTag)); overwriting it with \(AgentDaemon.dataSourcesFileName)")
+                    logger.notice("the data source configuration was changed in Insights Hub (eTag \(server.eTag)); overwriting it with \(Layout.FileName.dataSources)")
                     uploaded = try southgate.putDataSourceConfiguration(agentID: agentID, accessToken: accessToken.exposed,
                                                                         body: body, ifMatch: server.eTag).value
                 }

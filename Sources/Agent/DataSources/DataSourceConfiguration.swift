@@ -1,7 +1,7 @@
 import Crypto
 public import JSON
 
-/// `datasources.yaml` (design.md §6), validated against protocol.md §7: what Insights Hub needs to
+/// `datasources.yaml` (docs/design.md §6), validated against docs/protocol.md §7: what Insights Hub needs to
 /// interpret the agent's data, in the shape of the `PUT …/dataSourceConfiguration` body.
 ///
 /// Values the file may leave out are derived so that they are the same on every run and machine:
@@ -12,7 +12,7 @@ public import JSON
 ///   JSON `{"dataSources":[…]}`, i.e. `canonicalJSON` without its `configurationId` member, derived
 ///   point ids included (36 characters). It changes exactly when the content does.
 ///
-/// Further rules where protocol.md is silent (documented here, enforced by `parse`):
+/// Further rules where docs/protocol.md is silent (documented here, enforced by `parse`):
 /// - `name`, `id`, `configurationId` must not be empty; `unit` must be present and may be `""`;
 ///   `description` may be `""`.
 /// - `customData` is a mapping of text to text: at most 5 entries (NODE-SDK "Max 5 tuples"), keys of
@@ -20,7 +20,7 @@ public import JSON
 /// - Data source names are unique in the file, data point ids in the whole configuration; two
 ///   points of one source with the same name and no `id` would derive the same id and are refused.
 /// - At most 2,000 data points overall: the page size agents use for data point mappings
-///   (protocol.md §7.1), and one request of about 250 KiB.
+///   (docs/protocol.md §7.1), and one request of about 250 KiB.
 /// - Lengths count UTF-16 code units, as the Java service does; for text without emoji or
 ///   combining marks that is the number of characters.
 /// - Control characters are refused in ids, names, units and customData keys; descriptions and
@@ -34,21 +34,21 @@ public struct DataSourceConfiguration: Equatable, Sendable {
         self.dataSources = dataSources
     }
 
-    /// protocol.md §7: `configurationId` string ≤ 36.
+    /// docs/protocol.md §7: `configurationId` string ≤ 36.
     static let maximumConfigurationIDLength = 36
-    /// protocol.md §7: `dataSources[].name` ≤ 64; `dataPoints[].name` ≤ 64.
+    /// docs/protocol.md §7: `dataSources[].name` ≤ 64; `dataPoints[].name` ≤ 64.
     static let maximumNameLength = 64
-    /// protocol.md §7: `description` ≤ 256, for sources and points.
+    /// docs/protocol.md §7: `description` ≤ 256, for sources and points.
     static let maximumDescriptionLength = 256
-    /// protocol.md §7: `dataPoints[].id` ≤ 36, unique per configuration.
+    /// docs/protocol.md §7: `dataPoints[].id` ≤ 36, unique per configuration.
     static let maximumPointIDLength = 36
-    /// protocol.md §7: `dataPoints[].unit` ≤ 32, "Can be empty".
+    /// docs/protocol.md §7: `dataPoints[].unit` ≤ 32, "Can be empty".
     static let maximumUnitLength = 32
-    /// protocol.md §7: customData, "A list of string tuples. Max 5 tuples allowed." (NODE-SDK).
+    /// docs/protocol.md §7: customData, "A list of string tuples. Max 5 tuples allowed." (NODE-SDK).
     static let maximumCustomDataEntries = 5
     static let maximumCustomDataKeyLength = 64
     static let maximumCustomDataValueLength = 256
-    /// The mapping API's page size (protocol.md §7.1, `size=2000`).
+    /// The mapping API's page size (docs/protocol.md §7.1, `size=2000`).
     static let maximumDataPoints = 2000
 
     /// Reads and validates `datasources.yaml`. Errors carry the line and column of the offending
@@ -59,7 +59,7 @@ public struct DataSourceConfiguration: Equatable, Sendable {
         return try reader.configuration(root)
     }
 
-    /// The `PUT …/dataSourceConfiguration` body (protocol.md §7): members in the protocol's order,
+    /// The `PUT …/dataSourceConfiguration` body (docs/protocol.md §7): members in the protocol's order,
     /// absent descriptions and customData left out.
     public var canonicalJSON: JSONValue {
         .object([("configurationId", .string(configurationID)), ("dataSources", Self.json(dataSources))])
@@ -206,7 +206,7 @@ private func sameCustomData(_ lhs: [(String, String)], _ rhs: [(String, String)]
     lhs.count == rhs.count && zip(lhs, rhs).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
 }
 
-/// protocol.md §7: AM-OAS 3.5.2 lists INT LONG DOUBLE BOOLEAN STRING; the NODE-SDK model and the
+/// docs/protocol.md §7: AM-OAS 3.5.2 lists INT LONG DOUBLE BOOLEAN STRING; the NODE-SDK model and the
 /// mapping types add BIG_STRING and TIMESTAMP. Case-sensitive: the server's case rules are unknown,
 /// so the file uses the spelling of the API documentation.
 public enum DataPointType: String, CaseIterable, Sendable {
@@ -247,7 +247,7 @@ private struct ConfigurationReader {
             throw fail(line, 1, "the top level must be a mapping with `dataSources:`, not a list", "start the file with `dataSources:` and indent the `- ` items under it")
         }
         guard let first = entries.first else {
-            throw fail(nil, nil, "the file is empty", "describe the data sources under `dataSources:` (design.md §6)")
+            throw fail(nil, nil, "the file is empty", "describe the data sources under `dataSources:` (docs/design.md §6)")
         }
         let fields = try self.fields(entries, allowed: Self.topKeys, in: "at the top level")
         guard let sourcesEntry = fields["dataSources"] else {
@@ -408,7 +408,7 @@ private struct ConfigurationReader {
         if length > limit {
             throw fail(line, column, "\(what) is \(length) characters long; at most \(limit) are allowed", "shorten it")
         }
-        if identifier, value.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
+        if identifier, value.unicodeScalars.contains(where: \.isControlCharacter) {
             throw fail(line, column, "\(what) contains a control character", "remove the \\n, \\t or \\u escape; only descriptions and customData values may hold them")
         }
     }

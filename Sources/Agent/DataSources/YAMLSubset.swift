@@ -19,7 +19,7 @@ enum YAMLNode: Equatable, Sendable {
     }
 }
 
-/// The YAML subset of `datasources.yaml` (design.md §6), written for that file and nothing more.
+/// The YAML subset of `datasources.yaml` (docs/design.md §6), written for that file and nothing more.
 ///
 /// Accepted: block mappings; block sequences whose items are mappings (`- key: value`, the
 /// mapping continuing on the next lines at the key's column); plain, single-quoted (`''`) and
@@ -43,7 +43,7 @@ enum YAMLNode: Equatable, Sendable {
 /// - Control characters (other than tab) are refused anywhere in the file, quoted or not.
 enum YAMLSubset {
     /// A data source configuration of 2,000 points is about 250 KiB; 1 MiB leaves room for comments.
-    static let maximumBytes = 1 << 20
+    static let maximumBytes = Layout.Limit.dataSources
     /// Six levels are needed (configuration, sources, source, points, point, customData); a limit
     /// keeps a hostile file from exhausting the stack.
     static let maximumDepth = 16
@@ -478,7 +478,7 @@ private struct YAMLParser {
 
     /// C0 controls other than tab, DEL and C1 controls: invisible in an editor, never meant.
     func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        (scalar.value < 0x20 && scalar != "\t") || (0x7F...0x9F).contains(scalar.value)
+        scalar.isControlCharacter && scalar != "\t"
     }
 
     func hexValue(_ scalar: Unicode.Scalar) -> UInt32? {

@@ -85,6 +85,8 @@ extension Lifecycle {
         case storage(SystemError)
         /// Key generation, key parsing or signing failed.
         case crypto(CryptoError)
+        /// The stored credentials cannot sign an assertion (a part is missing or unreadable).
+        case credentials(SignerError)
         /// A rotation was asked for without an identity (a driver bug, never a server answer).
         case noIdentity
 
@@ -93,6 +95,7 @@ extension Lifecycle {
             case .southgate(let error): error.description
             case .storage(let error): "storing state failed: \(error)"
             case .crypto(let error): "cryptography failed: \(error)"
+            case .credentials(let error): error.description
             case .noIdentity: "there is no identity to rotate"
             }
         }

@@ -63,7 +63,7 @@ enum RFC7515 {
         """
 }
 
-/// The SHARED_SECRET test vector of protocol.md §6.2 (MCL style, `aud` as a string).
+/// The SHARED_SECRET test vector of docs/protocol.md §6.2 (MCL style, `aud` as a string).
 enum ProtocolVector {
     static let clientSecret = "e8KgU3uK0lq2cR8x1x0e6XoQw6bV0m2cYt9sZp4nHkA"
     static let header = Array(#"{"typ":"JWT","alg":"HS256"}"#.utf8)

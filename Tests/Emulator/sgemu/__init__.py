@@ -1,5 +1,5 @@
 """southgate emulator: a local implementation of the server side of the Insights Hub
-Agent Management API, as described in protocol.md.
+Agent Management API, as described in docs/protocol.md.
 
 Modules, one concern each:
   jose       base64url, JWT signing/verification, JWK <-> RSA keys

@@ -11,7 +11,7 @@ from .messages import Response
 from .routes import Route
 from .state import Agent, ONBOARDED, ONBOARDING, PROFILES, SHARED_SECRET, SettingsError
 
-_AGENT_ID = re.compile(r"^[A-Za-z0-9-]{1,36}$")  # ClientId maxLength 36 (protocol.md §1)
+_AGENT_ID = re.compile(r"^[A-Za-z0-9-]{1,36}$")  # ClientId maxLength 36 (docs/protocol.md §1)
 DEFAULT_TENANT = "tenant01"
 
 
@@ -34,7 +34,7 @@ def _optional_string(body, name, default, limit):
 
 def create_agent(req):
     """{"profile", "name", optional "tenant", "iat_lifetime" (s, may be negative), "id"}
-    -> 201 {"id", "boarding"}; the agent is ONBOARDING (config generated, protocol.md §2)."""
+    -> 201 {"id", "boarding"}; the agent is ONBOARDING (config generated, docs/protocol.md §2)."""
     body = req.json_object()
     profile = body.get("profile")
     if profile not in PROFILES:
@@ -79,7 +79,7 @@ def edit_configuration(req, agent_id):
 
 def set_client_secret(req, agent_id):
     """Replace the current client secret, so a test can send a known-answer assertion
-    (the protocol.md §6.2 vector)."""
+    (the docs/protocol.md §6.2 vector)."""
     secret = _optional_string(req.json_object(), "client_secret", None, 256)
     with req.store.lock:
         agent = _agent(req, agent_id)

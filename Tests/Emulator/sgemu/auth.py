@@ -26,7 +26,7 @@ def require_admin(req):
 
 
 def require_agent(req, agent_id=None):
-    """The agent of a valid access token (protocol.md §6.6): our signature, not expired on the
+    """The agent of a valid access token (docs/protocol.md §6.6): our signature, not expired on the
     server clock, issued to an agent that has not been offboarded since, and - when the path
     names an agent - issued to that agent. Anything else is 401 (management family)."""
     token = bearer_token(req.headers)

@@ -1,4 +1,4 @@
-"""Boarding configuration, status and offboarding (protocol.md §2, §8).
+"""Boarding configuration, status and offboarding (docs/protocol.md §2, §8).
 
 These are operator calls (user or service credentials on the real service); here they are
 authorized with the emulator's admin token.
@@ -23,7 +23,7 @@ def issue_iat(app, agent, lifetime=None):
 
 
 def boarding_config(app, agent):
-    """The boarding JSON exactly as an operator downloads it (protocol.md §2)."""
+    """The boarding JSON exactly as an operator downloads it (docs/protocol.md §2)."""
     return {"content": {"baseUrl": app.base_url,
                         "iat": agent.iat,
                         "clientCredentialProfile": [agent.profile],
@@ -47,7 +47,7 @@ def get_status(req, agent_id):
 
 def offboard(req, agent_id):
     """Invalidates secret, keys, RATs, access tokens and the unused IAT; 409 when there is
-    nothing to offboard (protocol.md §8)."""
+    nothing to offboard (docs/protocol.md §8)."""
     auth.require_admin(req)
     with req.store.lock:
         agent = _agent(req, agent_id)
@@ -72,5 +72,5 @@ def get_configuration(req, agent_id):
         if not usable:
             issue_iat(req.app, agent)
         if agent.status == NOT_ONBOARDED:
-            agent.status = ONBOARDING  # config generated (protocol.md §2)
+            agent.status = ONBOARDING  # config generated (docs/protocol.md §2)
         return Response(200, boarding_config(req.app, agent))

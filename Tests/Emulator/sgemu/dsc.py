@@ -1,4 +1,4 @@
-"""Data source configuration: GET|PUT /agents/{id}/dataSourceConfiguration (protocol.md §7).
+"""Data source configuration: GET|PUT /agents/{id}/dataSourceConfiguration (docs/protocol.md §7).
 
 The eTag is a decimal counter: "0" while never configured, +1 per successful PUT (or edit
 through the admin API, standing in for an edit in the cloud UI).

@@ -1,4 +1,4 @@
-"""The two error-body families of the Agent Management API (protocol.md §1).
+"""The two error-body families of the Agent Management API (docs/protocol.md §1).
 
 IAM family (/register, /register/{id}, /oauth/token):
     {"id": "<uuid>", "error": "<code>", "error_description": "[<correlation id>] <text>"}
@@ -35,7 +35,7 @@ class ApiError(Exception):
 
 def correlation_id(request_headers):
     """The caller's Correlation-ID when it looks like one (MCL sends 32 hex), else a new one;
-    the real service writes it as 32 hex without dashes (protocol.md §1, ISS-106)."""
+    the real service writes it as 32 hex without dashes (docs/protocol.md §1, ISS-106)."""
     value = request_headers.get("Correlation-ID") if request_headers is not None else None
     if value and _CORRELATION.match(value.strip()):
         return value.strip()

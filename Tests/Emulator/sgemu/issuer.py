@@ -1,5 +1,5 @@
 """Tokens the emulator mints, all RS256 JWTs signed with its one signing key and selected by
-`kid` (protocol.md §3, §4, §6.4), and their verification."""
+`kid` (docs/protocol.md §3, §4, §6.4), and their verification."""
 
 import uuid
 
@@ -25,14 +25,14 @@ def mint_iat(store, base_url, agent, now, lifetime):
 
 
 def mint_rat(store, base_url, agent, now, expires_at):
-    """Registration access token; carries `ten` (GO reads it, protocol.md §3). Its `exp` is the
+    """Registration access token; carries `ten` (GO reads it, docs/protocol.md §3). Its `exp` is the
     secret expiry it was issued with; the server checks the agent's current expiry instead."""
     claims = _claims(base_url, agent, now, expires_at, "registration-access-token:v1")
     return jose.sign_rs256(store.signing_key, claims, store.kid)
 
 
 def mint_access_token(store, base_url, agent, now, lifetime):
-    """Access token with exactly the claims of the real one (protocol.md §6.4)."""
+    """Access token with exactly the claims of the real one (docs/protocol.md §6.4)."""
     iat = int(now)
     claims = {"jti": str(uuid.uuid4()), "scope": [AGENT_SCOPE],
               "iss": base_url + "/api/agentmanagement/",

@@ -1,7 +1,7 @@
 """base64url, JWS (HS256 / RS256 / RS384 / RS512) and JWK helpers.
 
 Verification works on the token text exactly as received: the signing input is everything
-before the last '.', never a re-encoding (protocol.md §6.2, §13: MCL keeps '=' padding and
+before the last '.', never a re-encoding (docs/protocol.md §6.2, §13: MCL keeps '=' padding and
 its MAC covers the padded text).
 """
 
@@ -33,7 +33,7 @@ def b64url_encode(data):
 
 def b64url_decode(text):
     """Tolerant decoder: '=' padding optional, standard-alphabet '+' and '/' accepted
-    (MCL pads, the DOC-TOK sample uses '+' and '/'; protocol.md §6.2)."""
+    (MCL pads, the DOC-TOK sample uses '+' and '/'; docs/protocol.md §6.2)."""
     if isinstance(text, bytes):
         try:
             text = text.decode("ascii")
@@ -85,7 +85,7 @@ class ParsedJWT:
         self.alg = alg
 
     def verify_hs256(self, secret_text):
-        """HMAC key = the UTF-8 bytes of the client_secret string (protocol.md §4)."""
+        """HMAC key = the UTF-8 bytes of the client_secret string (docs/protocol.md §4)."""
         if self.alg != "HS256":
             raise JoseError("alg must be HS256")
         mac = hmac.new(secret_text.encode("utf-8"), self.signing_input, hashlib.sha256).digest()
@@ -116,7 +116,7 @@ def _decode_json_object(segment, what):
 
 def sign_rs256(private_key, claims, kid):
     """The emulator's own tokens: header order kid, alg, typ as in the real fixture
-    (protocol.md §6.4)."""
+    (docs/protocol.md §6.4)."""
     header = {"kid": kid, "alg": "RS256", "typ": "JWT"}
     signing_input = _json_segment(header) + "." + _json_segment(claims)
     signature = private_key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
@@ -145,7 +145,7 @@ def public_key_to_pem(public_key):
 
 def single_line_pem(public_key):
     """`-----BEGIN PUBLIC KEY-----MIIB…-----END PUBLIC KEY-----`: Node re-inserts the line
-    breaks itself (protocol.md §6.5)."""
+    breaks itself (docs/protocol.md §6.5)."""
     return "".join(public_key_to_pem(public_key).split("\n"))
 
 

@@ -32,7 +32,7 @@ class Request:
 
     def apply_pending_delay(self):
         """Register/rotate sleep here, while holding the per-agent registration lock, so that a
-        delayed registration makes a concurrent one hit 429 (protocol.md §4)."""
+        delayed registration makes a concurrent one hit 429 (docs/protocol.md §4)."""
         if self.pending_delay > 0:
             seconds, self.pending_delay = self.pending_delay, 0.0
             time.sleep(seconds)

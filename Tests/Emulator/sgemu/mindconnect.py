@@ -1,4 +1,4 @@
-"""MindConnect API calls an agent makes with its access token (protocol.md §7.1, §9):
+"""MindConnect API calls an agent makes with its access token (docs/protocol.md §7.1, §9):
 exchange (accepted and counted, not parsed) and data point mappings."""
 
 import uuid

@@ -1,5 +1,5 @@
-"""Onboarding (POST /register, protocol.md §4) and credential rotation
-(PUT /register/{id}, protocol.md §5). Errors use the IAM body family."""
+"""Onboarding (POST /register, docs/protocol.md §4) and credential rotation
+(PUT /register/{id}, docs/protocol.md §5). Errors use the IAM body family."""
 
 import secrets
 

@@ -55,7 +55,7 @@ def match(routes, method, path):
 
 
 def family_of(path):
-    """IAM bodies on /register and /oauth (protocol.md §1), management bodies elsewhere."""
+    """IAM bodies on /register and /oauth (docs/protocol.md §1), management bodies elsewhere."""
     if path.startswith(AM + "/register") or path.startswith(AM + "/oauth/"):
         return IAM
     return MANAGEMENT

@@ -186,7 +186,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _read_body(self, limit):
         if self.headers.get("Transfer-Encoding"):
-            # every known client sends Content-Length (protocol.md §13)
+            # every known client sends Content-Length (docs/protocol.md §13)
             raise ApiError(411, "Transfer-Encoding is not supported; send Content-Length.",
                            close=True)
         length = self.headers.get("Content-Length")

@@ -2,7 +2,7 @@
 
 One re-entrant lock (`Store.lock`) guards every agent; handlers hold it only while they read
 or change state. Registration and rotation additionally take a per-agent, non-blocking lock so
-that a second concurrent registration is refused with 429 (protocol.md §4).
+that a second concurrent registration is refused with 429 (docs/protocol.md §4).
 """
 
 import json
@@ -100,11 +100,11 @@ class Agent:
     previous_key: Optional[dict] = None
     key_history: list = field(default_factory=list)  # PEM strings
     secret_expires_at: Optional[int] = None
-    # current RAT, and the RAT used for the last successful rotation (protocol.md §5.2)
+    # current RAT, and the RAT used for the last successful rotation (docs/protocol.md §5.2)
     rat: Optional[str] = None
     rat_previous: Optional[str] = None
     access_jtis: dict = field(default_factory=dict)  # jti -> exp of access tokens still honoured
-    # data source configuration (protocol.md §7)
+    # data source configuration (docs/protocol.md §7)
     dsc: Optional[dict] = None
     dsc_etag: int = 0
     dsc_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -117,7 +117,7 @@ class Agent:
     exchange_bytes: int = 0
 
     def drop_credentials(self):
-        """Offboarding: nothing issued before still works (protocol.md §8)."""
+        """Offboarding: nothing issued before still works (docs/protocol.md §8)."""
         self.client_secret = self.previous_secret = None
         self.public_key = self.previous_key = None
         self.secret_expires_at = None

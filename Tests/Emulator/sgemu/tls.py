@@ -79,7 +79,7 @@ def _make_ca():
 
 def _make_server(ca_cert, ca_key):
     """RSA key (TLS 1.2 clients offer RSA-authenticated suites only) with SANs
-    DNS:localhost and IP:127.0.0.1, which MCL treats as different names (protocol.md §13)."""
+    DNS:localhost and IP:127.0.0.1, which MCL treats as different names (docs/protocol.md §13)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = _now()
     cert = (x509.CertificateBuilder()
@@ -126,8 +126,8 @@ def ensure_tls_files(tls_dir):
 
 def server_context(cert_path, key_path):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2  # protocol.md §1, §13
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2  # docs/protocol.md §1, §13
     ctx.load_cert_chain(cert_path, key_path)
-    # curl offers "h2, http/1.1"; advertising h2 would switch MCL to HTTP/2 (protocol.md §13)
+    # curl offers "h2, http/1.1"; advertising h2 would switch MCL to HTTP/2 (docs/protocol.md §13)
     ctx.set_alpn_protocols(["http/1.1"])
     return ctx

@@ -1,4 +1,4 @@
-"""Access tokens: POST /oauth/token (protocol.md §6.1-§6.4) and the verification key,
+"""Access tokens: POST /oauth/token (docs/protocol.md §6.1-§6.4) and the verification key,
 GET /oauth/token_key(s) (§6.5)."""
 
 import math

@@ -1,33 +1,29 @@
 import Agent
 import Dispatch
-import Glibc
 import JSON
 import Platform
 import Synchronization
 
 /// `token.sock` in the runtime directory: other programs on the gateway get an access token over
-/// HTTP/1.1 on a Unix socket, without ever holding a credential (design.md §8).
+/// HTTP/1.1 on a Unix socket, without ever holding a credential (docs/design.md §8).
 enum TokenSocket {
-    static let fileName = "token.sock"
-
     /// Creates the socket; it serves once started. Nil (with a warning) when it cannot be created.
-    static func open(runtimeDirectory: String, settings: Settings, daemon: AgentDaemon, logger: Logger) -> UnixStreamServer? {
+    static func open(path: String, settings: Settings, daemon: AgentDaemon, logger: Logger) -> UnixStreamServer? {
         var group: UInt32?
         if let name = settings.tokenSocketGroup {
-            guard let entry = getgrnam(name) else {
-                logger.warning("token_socket_group \(name) does not exist; \(fileName) is for this user only")
-                return open(runtimeDirectory: runtimeDirectory, group: nil, daemon: daemon, logger: logger)
+            guard let gid = Users.groupID(named: name) else {
+                logger.warning("token_socket_group \(name) does not exist; \(path) is for this user only")
+                return open(path: path, group: nil, daemon: daemon, logger: logger)
             }
-            group = entry.pointee.gr_gid
+            group = gid
         }
-        return open(runtimeDirectory: runtimeDirectory, group: group, daemon: daemon, logger: logger)
+        return open(path: path, group: group, daemon: daemon, logger: logger)
     }
 
-    private static func open(runtimeDirectory: String, group: UInt32?, daemon: AgentDaemon, logger: Logger) -> UnixStreamServer? {
+    private static func open(path: String, group: UInt32?, daemon: AgentDaemon, logger: Logger) -> UnixStreamServer? {
         // Generous for real use (a collector asks once a minute) and for bursts of many programs
         // under one user; a runaway loop is held to 1,000 requests a second.
         let limiter = RateLimiter(perSecond: 1000, burst: 10_000)
-        let path = runtimeDirectory + "/" + fileName
         do {
             let server = try UnixStreamServer(path: path, mode: 0o660, group: group, queue: DispatchQueue(label: "hubagent.token-socket"),
                                         admit: { limiter.admit($0.uid) }) { request, peer, respond in
@@ -46,7 +42,7 @@ enum TokenSocket {
                     }
                 case ("GET", "/status"):
                     daemon.work.async {
-                        let report = StatusReport(lifecycle: daemon.lifecycle, now: SystemWallClock().now(), pid: getpid())
+                        let report = StatusReport(lifecycle: daemon.lifecycle, now: SystemWallClock().now(), pid: ProcessControl.id)
                         respond(LocalHTTPRequest.response(status: 200, reason: "OK", json: report.json.serialized))
                     }
                 case (_, "/token"), (_, "/status"):

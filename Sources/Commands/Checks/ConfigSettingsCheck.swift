@@ -6,12 +6,12 @@ enum ConfigSettingsCheck: HealthCheck {
     static let id = "config.settings"
 
     static func run(_ context: CheckContext) -> CheckResult {
-        let path = context.settingsPath
+        let path = context.layout.settingsFile
         var message: String
         if ConfigurationFile.read(path, limit: 1) == nil {
             message = "no \(path) (optional): defaults"
         } else {
-            switch ValidateCommand.check(path) {
+            switch FileSummary.check(path) {
             case .success(let summary):
                 message = "\(path): \(summary)"
             case .failure(let error):
@@ -22,7 +22,7 @@ enum ConfigSettingsCheck: HealthCheck {
         if let caFile = context.settings.caFile {
             let name = context.caFileOrigin
             let fix = "point \(name) at the PEM bundle of the CA that signed southgate's certificate (or the TLS-inspecting proxy's)"
-            switch ConfigurationFile.read(caFile, limit: 4 << 20) {
+            switch ConfigurationFile.read(caFile, limit: Layout.Limit.caBundle) {
             case nil:
                 return .fail("\(name) \(caFile) does not exist", fix: fix)
             case .failure(let error)?:

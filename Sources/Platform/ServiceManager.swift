@@ -1,43 +1,42 @@
 import CSystemd
-import Platform
 
 /// Talks to systemd through sd_notify(3): readiness, status, watchdog, reload and stop
-/// (design.md §5). The one file that imports libsystemd. Without `$NOTIFY_SOCKET` (not started
+/// (docs/design.md §5). The one file that imports libsystemd. Without `$NOTIFY_SOCKET` (not started
 /// by systemd) every call is a no-op.
-struct ServiceManager: Sendable {
-    let isManaged: Bool
+public struct ServiceManager: Sendable {
+    public let isManaged: Bool
 
-    init(environment: [String: String]) {
+    public init(environment: [String: String]) {
         isManaged = environment["NOTIFY_SOCKET"] != nil
     }
 
     /// The corresponding C function is `sd_notify`.
-    func notify(_ fields: [String]) {
+    public func notify(_ fields: [String]) {
         guard isManaged else { return }
         // One datagram, newline-separated assignments (sd_notify(3)); STATUS must be one line.
         let text = fields.map { $0.replacingNewlines() }.joined(separator: "\n")
         _ = sd_notify(0, text)
     }
 
-    func ready(status: String) { notify(["READY=1", "STATUS=" + status]) }
-    func status(_ text: String) { notify(["STATUS=" + text]) }
-    func stopping() { notify(["STOPPING=1", "STATUS=stopping"]) }
-    func watchdog() { notify(["WATCHDOG=1"]) }
+    public func ready(status: String) { notify(["READY=1", "STATUS=" + status]) }
+    public func status(_ text: String) { notify(["STATUS=" + text]) }
+    public func stopping() { notify(["STOPPING=1", "STATUS=stopping"]) }
+    public func watchdog() { notify(["WATCHDOG=1"]) }
 
     /// First thing on SIGHUP, in one datagram: systemd 253+ wants MONOTONIC_USEC with
     /// RELOADING=1, and 252 waits for READY=1 only if RELOADING=1 arrives before the kill
-    /// helper exits (systemd-notes.md §3.3).
-    func reloading() {
+    /// helper exits (docs/platform-notes.md systemd §3.3).
+    public func reloading() {
         notify(["RELOADING=1", "MONOTONIC_USEC=\(monotonicMicroseconds())", "STATUS=reloading"])
     }
 
     /// Before exiting with a configuration error: the errno shows as `StatusErrno`.
-    func failing(errno: Int32, status: String) { notify(["ERRNO=\(errno)", "STATUS=" + status]) }
+    public func failing(errno: Int32, status: String) { notify(["ERRNO=\(errno)", "STATUS=" + status]) }
 
     /// Seconds between watchdog pings (half of `WATCHDOG_USEC`), when systemd expects them from
     /// this process (`WATCHDOG_PID` unset or ours). The corresponding C function is
     /// `sd_watchdog_enabled`.
-    func watchdogInterval() -> Double? {
+    public func watchdogInterval() -> Double? {
         guard isManaged else { return nil }
         var microseconds: UInt64 = 0
         guard sd_watchdog_enabled(0, &microseconds) > 0, microseconds > 0 else { return nil }
@@ -46,7 +45,7 @@ struct ServiceManager: Sendable {
 }
 
 extension String {
-    func replacingNewlines() -> String {
+    fileprivate func replacingNewlines() -> String {
         String(unicodeScalars.map { $0 == "\n" || $0 == "\r" ? " " : Character($0) })
     }
 }

@@ -15,9 +15,9 @@ enum RunCommand {
         expire. Waiting for a boarding file or for the network is a state, not an error.
 
         Options:
-          --config-dir DIR    boarding.json, hubagent.conf (default $CONFIGURATION_DIRECTORY, else /etc/hubagent)
-          --state-dir DIR     credentials, mode 0700 (default $STATE_DIRECTORY, else /var/lib/hubagent)
-          --runtime-dir DIR   status and token socket (default $RUNTIME_DIRECTORY, else /run/hubagent)
+          --config-dir DIR    boarding.json, hubagent.conf (default $CONFIGURATION_DIRECTORY, else \(Layout.defaultConfigurationDirectory))
+          --state-dir DIR     credentials, mode 0700 (default $STATE_DIRECTORY, else \(Layout.defaultStateDirectory))
+          --runtime-dir DIR   status and token socket (default $RUNTIME_DIRECTORY, else \(Layout.defaultRuntimeDirectory))
           --ca-file FILE      extra trusted CA bundle (PEM), as ca_file in hubagent.conf
           --log-level LEVEL   error, warning, notice, info (default) or debug
 
@@ -30,25 +30,6 @@ enum RunCommand {
         Exit status: 0 stopped, 64 usage, 78 configuration error (fix it, then start again), 1 other.
         """
 
-    struct Directories {
-        var config: String
-        var state: String
-        var runtime: String
-
-        /// Flags win over systemd's variables, which win over the defaults (design.md §2).
-        init(_ options: Options, environment: [String: String]) {
-            func pick(_ flag: String, _ variable: String, _ fallback: String) -> String {
-                if let value = options.values[flag] { return value }
-                // systemd may list several directories separated by ':'; ours is the first.
-                if let value = environment[variable], let first = value.split(separator: ":").first { return String(first) }
-                return fallback
-            }
-            config = pick("config-dir", "CONFIGURATION_DIRECTORY", "/etc/hubagent")
-            state = pick("state-dir", "STATE_DIRECTORY", "/var/lib/hubagent")
-            runtime = pick("runtime-dir", "RUNTIME_DIRECTORY", "/run/hubagent")
-        }
-    }
-
     static func main(_ arguments: [String]) -> Int32 {
         let options: Options
         do {
@@ -58,7 +39,7 @@ enum RunCommand {
             return ExitCode.usage
         }
         let environment = ProcessEnvironment.current
-        let directories = Directories(options, environment: environment)
+        let layout = options.layout(environment: environment)
         let logger = Logger(minimum: .info)
         let serviceManager = ServiceManager(environment: environment)
 
@@ -73,9 +54,9 @@ enum RunCommand {
             Output.error("hubagent run: --log-level must be one of error, warning, notice, info, debug")
             return ExitCode.usage
         }
-        let settingsPath = directories.config + "/hubagent.conf"
+        let settingsPath = layout.settingsFile
         let settings: Settings
-        switch loadSettings(settingsPath, options: options) {
+        switch options.settings(at: settingsPath) {
         case .success(let loaded): settings = loaded
         case .failure(let error): return configurationError(error.description)
         }
@@ -85,7 +66,7 @@ enum RunCommand {
         let loaded: StateStore.Loaded
         let store: StateStore
         do {
-            directory = try StateDirectory(path: directories.state)
+            directory = try StateDirectory(path: layout.stateDirectory)
             store = StateStore(directory: directory)
             for name in directory.removeStaleTemporaryFiles() {
                 logger.notice("removed \(directory.pathOf(name)), left behind by an interrupted write")
@@ -103,17 +84,19 @@ enum RunCommand {
             logger.error("ignoring unreadable state \(problem); continuing from the generation before it")
         }
 
+        #if HUBAGENT_TEST_HOOKS
         if environment["HUBAGENT_TEST_HOOKS"] == "1", let text = environment["HUBAGENT_TEST_STORAGE_FAULT"] {
             // Test-only, installed after the state is loaded so that positions count the
             // daemon's own writes (Tests/System/storage_faults.py).
-            guard let faults = StorageFaultHook(text, directory: directories.state, logger: logger) else {
+            guard let faults = StorageFaultHook(text, directory: layout.stateDirectory, logger: logger) else {
                 Output.error("hubagent run: HUBAGENT_TEST_STORAGE_FAULT must be SYSCALL:ERRNO:N[..M|+][,...], found \"\(text)\"")
                 return ExitCode.usage
             }
             faults.install()
         }
+        #endif
 
-        let boardingSource = BoardingSource(directory: directories.config)
+        let boardingSource = BoardingSource(directory: layout.configurationDirectory)
         if loaded.state.identity == nil {
             switch boardingSource.read() {
             case .failure(let error)?:
@@ -129,12 +112,12 @@ enum RunCommand {
         }
 
         let daemon = AgentDaemon(
-            configuration: .init(boardingSource: boardingSource, store: store, transportOptions: transportOptions(settings),
+            configuration: .init(boardingSource: boardingSource, store: store, transportOptions: settings.transportOptions,
                                  policy: policy(settings), clock: SystemWallClock()),
             logger: logger)
         let runtime: StateDirectory?
         do {
-            runtime = try StateDirectory(path: directories.runtime, isPrivate: false)
+            runtime = try StateDirectory(path: layout.runtimeDirectory, isPrivate: false)
         } catch {
             logger.warning("runtime directory: \(error); `hubagent status` will not see this daemon")
             runtime = nil
@@ -146,9 +129,9 @@ enum RunCommand {
                 logger.debug("status: \(report.summary)")
             }
             do {
-                try runtime?.replace(StatusCommand.fileName, with: Array(report.json.serialized.utf8), mode: 0o644)
+                try runtime?.replace(Layout.FileName.status, with: Array(report.json.serialized.utf8), mode: 0o644)
             } catch {
-                logger.warning("writing \(StatusCommand.fileName): \(error)")
+                logger.warning("writing \(Layout.FileName.status): \(error)")
             }
         }
 
@@ -157,18 +140,18 @@ enum RunCommand {
             serviceManager.stopping()
             logger.notice("stopping on SIGTERM")
             daemon.storeBeforeExit()
-            unlink(directories.runtime + "/" + TokenSocket.fileName)
+            UnixStreamServer.removeSocketFile(layout.tokenSocket)
             // _exit, not exit: atexit handlers would tear down OpenSSL under a key generation
             // still running on the effects queue. Nothing is buffered (logs are write(2)), and
             // whatever is in flight is crash-safe by design, so there is nothing to flush.
-            _exit(ExitCode.ok)
+            ProcessControl.exitImmediately(ExitCode.ok)
         }
         signals.install(SIGHUP, queue: daemon.work) {
             serviceManager.reloading()
-            switch loadSettings(settingsPath, options: options) {
+            switch options.settings(at: settingsPath) {
             case .success(let reloaded):
                 logger.level = reloaded.logLevel
-                daemon.apply(policy: policy(reloaded), transportOptions: transportOptions(reloaded))
+                daemon.apply(policy: policy(reloaded), transportOptions: reloaded.transportOptions)
                 logger.notice("reloaded \(settingsPath): log_level \(reloaded.logLevel.name), rotation_fraction \(Format.number(reloaded.rotationFraction)), request_timeout \(Format.number(reloaded.requestTimeout)) s")
             case .failure(let error):
                 // A broken new file must not stop a working gateway: keep what runs, say why.
@@ -178,42 +161,32 @@ enum RunCommand {
             daemon.work.async { serviceManager.ready(status: daemon.statusLine) }
         }
         let watchdog = Watchdog(serviceManager: serviceManager, queue: daemon.work, logger: logger)
+        #if HUBAGENT_TEST_HOOKS
         if environment["HUBAGENT_TEST_HOOKS"] == "1" {
-            // Test-only: lets the system tests prove that systemd catches a wedged work queue.
+            // Test-only: lets the system tests prove that systemd catches a wedged work queue. The
+            // release binary leaves SIGUSR1 at its default action (it ends the process).
             signals.install(SIGUSR1, queue: daemon.work) {
                 logger.warning("test hook: watchdog pings stopped")
                 watchdog.stop()
             }
         }
+        #endif
 
-        logger.notice("hubagent \(HubAgentVersion.string) starting; state in \(directories.state), configuration in \(directories.config)")
+        logger.notice("hubagent \(HubAgentVersion.string) starting; state in \(layout.stateDirectory), configuration in \(layout.configurationDirectory)")
         // The socket is bound first: binding sets the process umask for a moment, which must not
         // meet a state file being created on the daemon's queues (UnixStreamServer.init). It
         // accepts only once the daemon has started, so no request is answered from a daemon that
         // has not yet read its state.
-        let tokenSocket = runtime == nil ? nil : TokenSocket.open(runtimeDirectory: directories.runtime, settings: settings, daemon: daemon, logger: logger)
+        let tokenSocket = runtime == nil ? nil : TokenSocket.open(path: layout.tokenSocket, settings: settings, daemon: daemon, logger: logger)
         daemon.start(with: loaded.state)
         tokenSocket?.start()
         // READY once the state is loaded and the work loop runs, never after network success:
-        // boot must not wait for the cloud (design.md §5).
+        // boot must not wait for the cloud (docs/design.md §5).
         daemon.work.async {
             serviceManager.ready(status: daemon.statusLine)
             watchdog.start()
         }
         withExtendedLifetime((signals, daemon, watchdog, tokenSocket)) { dispatchMain() }
-    }
-
-    /// hubagent.conf (optional), with the command-line flags on top.
-    static func loadSettings(_ path: String, options: Options) -> Result<Settings, ConfigurationError> {
-        var settings = Settings()
-        switch SettingsFile.read(path) {
-        case .success(let read?): settings = read
-        case .success(nil): break
-        case .failure(let error): return .failure(error)
-        }
-        if let name = options.values["log-level"], let level = LogLevel(name: name) { settings.logLevel = level }
-        if let caFile = options.values["ca-file"] { settings.caFile = caFile }
-        return .success(settings)
     }
 
     static func policy(_ settings: Settings) -> LifecyclePolicy {
@@ -229,59 +202,5 @@ enum RunCommand {
         }
         #endif
         return policy
-    }
-
-    static func transportOptions(_ settings: Settings) -> TransportOptions {
-        TransportOptions(caFile: settings.caFile, proxy: settings.proxy, noProxy: settings.noProxy,
-                         timeout: settings.requestTimeout, userAgent: "hubagent/\(HubAgentVersion.string)")
-    }
-}
-
-/// Pings systemd's watchdog from the work queue, so a wedged queue stops the pings and systemd
-/// restarts the service (design.md §5).
-final class Watchdog: @unchecked Sendable {
-    private let serviceManager: ServiceManager
-    private let queue: DispatchQueue
-    private let logger: Logger
-    private var timer: (any DispatchSourceTimer)?
-
-    init(serviceManager: ServiceManager, queue: DispatchQueue, logger: Logger) {
-        self.serviceManager = serviceManager
-        self.queue = queue
-        self.logger = logger
-    }
-
-    /// On `queue`.
-    func start() {
-        guard let interval = serviceManager.watchdogInterval() else { return }
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(Int(interval * 100)))
-        timer.setEventHandler { [serviceManager] in serviceManager.watchdog() }
-        timer.resume()
-        self.timer = timer
-        serviceManager.watchdog()
-        logger.debug("watchdog: pinging every \(interval) s")
-    }
-
-    /// On `queue`.
-    func stop() {
-        timer?.cancel()
-    }
-}
-
-/// `hubagent.conf`, optional.
-enum SettingsFile {
-    static func read(_ path: String) -> Result<Settings?, ConfigurationError> {
-        let loaded = ConfigurationFile.load(path, limit: 64 * 1024) { (bytes) throws(ConfigurationError) in
-            guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw ConfigurationError(file: path, message: "is not UTF-8 text")
-            }
-            return try Settings.parse(text, file: path)
-        }
-        switch loaded {
-        case nil: return .success(nil)
-        case .success(let settings)?: return .success(settings)
-        case .failure(let error)?: return .failure(error)
-        }
     }
 }

@@ -1,13 +1,10 @@
 import Agent
-import Glibc
 import JSON
 import Platform
 
 /// `hubagent status [--json]`: what the daemon reports in `status.json`, or, when it is not
 /// running, what its state directory holds.
 enum StatusCommand {
-    static let fileName = "status.json"
-
     static let help = """
         Usage: hubagent status [--json] [--runtime-dir DIR] [--state-dir DIR]
 
@@ -18,8 +15,8 @@ enum StatusCommand {
         plus "running").
 
         It reads status.json, which the running daemon keeps up to date in its runtime directory
-        (default $RUNTIME_DIRECTORY, else /run/hubagent); when the daemon is not running, it reads
-        the state directory instead (default $STATE_DIRECTORY, else /var/lib/hubagent).
+        (default $RUNTIME_DIRECTORY, else \(Layout.defaultRuntimeDirectory)); when the daemon is not running, it reads
+        the state directory instead (default $STATE_DIRECTORY, else \(Layout.defaultStateDirectory)).
 
         Exit status: 0 shown, 1 neither the daemon's status nor its state could be read, 64 usage.
         """
@@ -32,23 +29,23 @@ enum StatusCommand {
             Output.error("hubagent status: \(error); see `hubagent help status`")
             return ExitCode.usage
         }
-        let directories = RunCommand.Directories(options, environment: ProcessEnvironment.current)
+        let layout = options.layout(environment: ProcessEnvironment.current)
         let now = SystemWallClock().now()
         var report: StatusReport
         var running = false
-        if let live = readLiveReport(directories.runtime) {
+        if let live = StatusReport.read(layout.statusFile) {
             report = live
-            running = live.pid.map { kill($0, 0) == 0 || errno == EPERM } ?? false
+            running = live.pid.map(ProcessControl.exists) ?? false
         } else {
             do {
-                let directory = try StateDirectory(path: directories.state, create: false)
+                let directory = try StateDirectory(path: layout.stateDirectory, create: false)
                 let loaded = try StateStore(directory: directory).load()
                 var lifecycle = Lifecycle()
                 _ = lifecycle.step(.started(loaded.state), now: now)
                 report = StatusReport(lifecycle: lifecycle, now: now, pid: nil)
                 if loaded.state.identity == nil { report.summary = "no identity stored yet" }
             } catch {
-                Output.error("hubagent status: no status from a running daemon in \(directories.runtime), and the state cannot be read: \(error)")
+                Output.error("hubagent status: no status from a running daemon in \(layout.runtimeDirectory), and the state cannot be read: \(error)")
                 return ExitCode.failure
             }
         }
@@ -60,11 +57,5 @@ enum StatusCommand {
             Output.line(report.humanReadable(now: now, running: running))
         }
         return ExitCode.ok
-    }
-
-    static func readLiveReport(_ runtimeDirectory: String) -> StatusReport? {
-        guard case .success(let bytes)? = ConfigurationFile.read(runtimeDirectory + "/" + fileName, limit: 1 << 16),
-              let json = try? JSONValue.parse(bytes) else { return nil }
-        return StatusReport(json: json)
     }
 }

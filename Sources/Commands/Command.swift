@@ -2,7 +2,7 @@ import Agent
 import Platform
 
 /// Subcommand dispatch and the help texts. Parsing is by hand: hubagent has no package dependencies.
-enum Command {
+public enum Command {
     static let overview = """
         hubagent \(HubAgentVersion.string): keeps this gateway connected to Insights Hub.
 
@@ -38,7 +38,8 @@ enum Command {
             """,
     ]
 
-    static func dispatch(_ arguments: [String]) -> Int32 {
+    /// Runs the subcommand `arguments` names (without the program name); its exit status.
+    public static func dispatch(_ arguments: [String]) -> Int32 {
         guard let command = arguments.first else {
             Output.error(overview)
             return ExitCode.usage

@@ -1,3 +1,6 @@
+import Agent
+import Platform
+
 /// Hand-written option parsing: `--name value` and `--name=value`, flags without values.
 struct Options {
     var values: [String: String] = [:]
@@ -6,6 +9,27 @@ struct Options {
 
     struct UsageError: Error, CustomStringConvertible {
         let description: String
+    }
+
+    /// The directories from `--config-dir`, `--state-dir` and `--runtime-dir`, else systemd's
+    /// variables in `environment`, else the defaults (`Layout`).
+    func layout(environment: [String: String]) -> Layout {
+        Layout(configurationDirectory: values["config-dir"], stateDirectory: values["state-dir"],
+               runtimeDirectory: values["runtime-dir"], environment: environment)
+    }
+
+    /// hubagent.conf at `path` (optional: the defaults without it), with `--log-level` and
+    /// `--ca-file` on top, as `run` and `check` read it.
+    func settings(at path: String) -> Result<Settings, ConfigurationError> {
+        var settings = Settings()
+        switch Settings.read(path) {
+        case .success(let read?): settings = read
+        case .success(nil): break
+        case .failure(let error): return .failure(error)
+        }
+        if let name = values["log-level"], let level = LogLevel(name: name) { settings.logLevel = level }
+        if let caFile = values["ca-file"] { settings.caFile = caFile }
+        return .success(settings)
     }
 
     /// `valued` options take an argument; `switches` do not.

@@ -19,25 +19,14 @@ enum TokenRoundTripCheck: HealthCheck {
             }
             return .skip("\(context.noIdentityReason): no credentials to prove yet", fix: "onboard first (see config.boarding)")
         }
-        let signer: JWS.Signer
         let assertion: String
         do {
-            switch identity.profile {
-            case .sharedSecret:
-                guard let secret = identity.current.clientSecret else {
-                    return .fail("the stored SHARED_SECRET identity has no client secret", fix: reboard(context))
-                }
-                signer = .hs256(key: SecretBytes(secret.exposed))
-            case .rsa3072:
-                guard let pem = identity.current.privateKeyPEM else {
-                    return .fail("the stored RSA_3072 identity has no private key", fix: reboard(context))
-                }
-                _ = pem
-                signer = try identity.makeSigner()
-            }
+            let signer = try identity.makeSigner()
             let serverNow = context.clock.now() + (ClockOffsetCheck.offset(context) ?? 0)
-            assertion = try ClientAssertion.make(clientID: identity.clientID, tenant: identity.tenant, issuedAt: Int64(serverNow.rounded(.down)),
-                                                 jti: try UUIDv4.random(), signer: signer)
+            assertion = try ClientAssertion.make(clientID: identity.clientID, tenant: identity.tenant,
+                                                 issuedAt: Int64(serverNow.rounded(.down)), jti: try UUIDv4.random(), signer: signer)
+        } catch let error as SignerError {
+            return .fail("\(error)", fix: reboard(context))
         } catch {
             return .fail("the client assertion cannot be built from the stored credentials: \(error)", fix: reboard(context))
         }

@@ -10,7 +10,7 @@ enum TokenCommand {
         Usage: hubagent token [--runtime-dir DIR]
 
         Prints a valid access token, taken from the running daemon over its token socket
-        (token.sock in the runtime directory, default $RUNTIME_DIRECTORY, else /run/hubagent).
+        (token.sock in the runtime directory, default $RUNTIME_DIRECTORY, else \(Layout.defaultRuntimeDirectory)).
         The caller needs access to the socket: its owner, or a member of token_socket_group.
 
             curl -H "Authorization: Bearer $(hubagent token)" https://…
@@ -26,8 +26,7 @@ enum TokenCommand {
             Output.error("hubagent token: \(error); see `hubagent help token`")
             return ExitCode.usage
         }
-        let directories = RunCommand.Directories(options, environment: ProcessEnvironment.current)
-        let path = directories.runtime + "/" + TokenSocket.fileName
+        let path = options.layout(environment: ProcessEnvironment.current).tokenSocket
         switch request(path: path, target: "/token") {
         case .failure(let failure):
             Output.error("hubagent token: \(failure)")
@@ -45,34 +44,24 @@ enum TokenCommand {
 
     /// One GET over the Unix socket; the status and the body.
     static func request(path: String, target: String) -> Result<(Int, [UInt8]), SocketFailure> {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return .failure(SocketFailure("socket: \(SystemError.message(for: errno))")) }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return .failure(SocketFailure("\(path): path too long")) }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else {
-            return .failure(SocketFailure("cannot reach the daemon at \(path): \(SystemError.message(for: errno)) (is hubagent running? see `hubagent status`)"))
-        }
-        var timeout = timeval(tv_sec: 35, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let request = Array("GET \(target) HTTP/1.1\r\nHost: hubagent\r\nConnection: close\r\n\r\n".utf8)
-        guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else {
-            return .failure(SocketFailure("sending to \(path): \(SystemError.message(for: errno))"))
-        }
         let response: [UInt8]
         do {
-            response = try Syscall.readAll(fd, limit: 1 << 20, subject: path)
+            response = try UnixSocketClient.exchange(path: path, request: request, timeout: 35,
+                                                     limit: Layout.Limit.tokenSocketAnswer)
         } catch {
-            return .failure(SocketFailure("reading from \(path): \(error)"))
+            switch error {
+            case .connect(let cause) where cause.errno == EACCES || cause.errno == EPERM:
+                return .failure(SocketFailure(permissionDenied(path)))
+            case .connect(let cause):
+                let reason = SystemError.message(for: cause.errno)
+                return .failure(SocketFailure("cannot reach the daemon at \(path): \(reason) "
+                                              + "(is hubagent running? see `hubagent status`)"))
+            case .send(let cause):
+                return .failure(SocketFailure("sending to \(path): \(SystemError.message(for: cause.errno))"))
+            case .receive(let cause):
+                return .failure(SocketFailure("reading from \(path): \(cause)"))
+            }
         }
         guard let split = response.firstRange(of: [13, 10, 13, 10]),
               let head = String(validating: response[..<split.lowerBound], as: UTF8.self),
@@ -80,6 +69,26 @@ enum TokenCommand {
             return .failure(SocketFailure("the daemon's answer is not HTTP"))
         }
         return .success((status, Array(response[split.upperBound...])))
+    }
+
+    /// The daemon runs, but this user may not use its socket: say whose it is and how to get in.
+    static func permissionDenied(_ path: String) -> String {
+        let parent = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        // The socket when it can be seen, else the directory that hides it.
+        let (what, entry) = ((try? DirectoryEntry.of(path)) ?? nil).map { (path, $0) }
+            ?? (parent, (try? DirectoryEntry.of(parent)) ?? nil)
+        let me = Users.effectiveUID
+        guard let entry else {
+            return "permission denied on \(path) (uid \(me)): run as the user hubagent runs as, or as a member of "
+                + "token_socket_group (hubagent.conf)"
+        }
+        let group = Users.groupName(of: entry.gid) ?? "\(entry.gid)"
+        return "permission denied on \(path): \(what) is group \(group), mode \(String(entry.mode, radix: 8)), "
+            + "and uid \(me) "
+            + "is not in that group; fix: add this user to the group (`usermod -aG \(group) USER`, then log in again), "
+            + "or set token_socket_group in hubagent.conf to a group of this user "
+            + "(with SupplementaryGroups= for the unit), "
+            + "then `systemctl restart hubagent`"
     }
 }
 

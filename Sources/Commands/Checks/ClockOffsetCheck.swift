@@ -1,5 +1,5 @@
 import Agent
-import Platform
+import Southgate
 
 /// `clock.offset`: this gateway's clock against southgate's (`Server-Time`, else `Date`, of the
 /// answer network.tls got). The agent corrects its assertions by the offset it learns, but an
@@ -10,7 +10,7 @@ enum ClockOffsetCheck: HealthCheck {
     /// A minute is more than any NTP-synchronized clock drifts.
     static let warnAbove = 60.0
     /// Five minutes: the usual tolerance of token services for `iat`/`exp` (southgate's own is
-    /// not documented, protocol.md §10.3).
+    /// not documented, docs/protocol.md §10.3).
     static let failAbove = 300.0
 
     static func run(_ context: CheckContext) -> CheckResult {
@@ -40,29 +40,9 @@ enum ClockOffsetCheck: HealthCheck {
         return server - (probe.sentAt + probe.receivedAt) / 2
     }
 
-    /// `Server-Time` (epoch seconds, protocol.md §6.3) when present, else `Date` (RFC 9110
-    /// §6.6.1). A whole-second stamp is taken as the middle of its second.
+    /// The server's clock as the daemon reads it (`HTTPDate.serverTime`: `Server-Time`, else
+    /// `Date`). A whole-second stamp is taken as the middle of its second.
     static func serverTime(_ headers: [String: String]) -> Double? {
-        let plausible = 946_684_800.0...32_503_680_000.0
-        var seconds: Double?
-        if let value = headers["server-time"], let number = Double(value.filter { $0 != " " }), plausible.contains(number) {
-            seconds = number
-        } else if let value = headers["date"], let date = parseIMFFixdate(value), plausible.contains(date) {
-            seconds = date
-        }
-        return seconds.map { $0 == $0.rounded(.down) ? $0 + 0.5 : $0 }
-    }
-
-    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-    /// `Sun, 06 Nov 1994 08:49:37 GMT` → epoch seconds.
-    static func parseIMFFixdate(_ text: String) -> Double? {
-        let parts = text.split(separator: " ")
-        guard parts.count == 6, parts[5] == "GMT", let day = Int(parts[1]), let month = months.firstIndex(of: String(parts[2])),
-              let year = Int(parts[3]), (1970...9999).contains(year), (1...31).contains(day) else { return nil }
-        let clock = parts[4].split(separator: ":").compactMap { Int($0) }
-        guard clock.count == 3, (0..<24).contains(clock[0]), (0..<60).contains(clock[1]), (0..<61).contains(clock[2]) else { return nil }
-        let days = UTCCalendar.daysSinceEpoch(year: year, month: month + 1, day: day)
-        return Double(days * 86400 + clock[0] * 3600 + clock[1] * 60 + clock[2])
+        HTTPDate.serverTime(headers).map { $0 == $0.rounded(.down) ? $0 + 0.5 : $0 }
     }
 }

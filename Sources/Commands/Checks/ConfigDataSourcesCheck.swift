@@ -5,11 +5,11 @@ enum ConfigDataSourcesCheck: HealthCheck {
     static let id = "config.datasources"
 
     static func run(_ context: CheckContext) -> CheckResult {
-        let path = context.dataSourcesPath
+        let path = context.layout.dataSourcesFile
         guard ConfigurationFile.read(path, limit: 1) != nil else {
             return .ok("no \(path) (optional): no data source configuration to upload")
         }
-        switch ValidateCommand.check(path) {
+        switch FileSummary.check(path) {
         case .success(let summary):
             return .ok("\(path): \(summary)")
         case .failure(let error):

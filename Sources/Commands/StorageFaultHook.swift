@@ -1,3 +1,4 @@
+#if HUBAGENT_TEST_HOOKS
 import Glibc
 import Platform
 import Synchronization
@@ -70,3 +71,4 @@ final class StorageFaultHook: Sendable {
         }
     }
 }
+#endif
