@@ -26,7 +26,7 @@ TEST_BIN      = .build-test/release/hubagent
 APT_PACKAGES  = libssl-dev libsystemd-dev libcurl4-openssl-dev pkg-config strace systemd-container debootstrap \
                 dpkg-dev lintian
 
-.PHONY: all deps build release test-build unit-test emulator-test system-test test demo install deb clean bench fuzz soak storage-faults
+.PHONY: all deps lint build release test-build unit-test emulator-test system-test test demo install deb clean bench fuzz soak storage-faults
 
 all: release
 
@@ -63,8 +63,13 @@ emulator-test: deps
 system-test: release test-build
 	HUBAGENT_BIN=$(abspath $(BIN)) HUBAGENT_TEST_BIN=$(abspath $(TEST_BIN)) $(PYTHON) -m pytest -q Tests/System
 
-## Every test: Swift unit tests, the emulator's own tests, the system scenarios.
-test: unit-test emulator-test system-test
+## The format of every Swift file (.swift-format: swift-format's rules, 120 columns).
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel Sources Tests Package.swift
+	$(PYTHON) Tests/line_length.py
+
+## Every test: the format lint, Swift unit tests, the emulator's own tests, the system scenarios.
+test: lint unit-test emulator-test system-test
 
 ## A demo: the emulator on loopback and an agent onboarding against it.
 demo: release

@@ -57,7 +57,10 @@ if Context.environment["HUBAGENT_FUZZ"] == "1" {
         ("fuzz-local-http", ["Platform"]),
     ]
     for target in fuzzTargets {
-        targets.append(.executableTarget(name: target.name, dependencies: target.dependencies + ["CLibFuzzer"], path: "Tests/Fuzz/\(target.name)"))
+        targets.append(
+            .executableTarget(
+                name: target.name, dependencies: target.dependencies + ["CLibFuzzer"], path: "Tests/Fuzz/\(target.name)"
+            ))
     }
 }
 

@@ -33,9 +33,12 @@ enum CheckCommand {
           --json              one JSON object: {"checks":[{"id","status","message","fix"}],
                               "fails":N,"warnings":N}; "fix" is null when there is none
           --online            also run token.roundtrip
-          --config-dir DIR    as for `hubagent run` (default $CONFIGURATION_DIRECTORY, else \(Layout.defaultConfigurationDirectory))
-          --state-dir DIR     as for `hubagent run` (default $STATE_DIRECTORY, else \(Layout.defaultStateDirectory))
-          --runtime-dir DIR   as for `hubagent run` (default $RUNTIME_DIRECTORY, else \(Layout.defaultRuntimeDirectory))
+          --config-dir DIR    as for `hubagent run`
+                              (default $CONFIGURATION_DIRECTORY, else \(Layout.defaultConfigurationDirectory))
+          --state-dir DIR     as for `hubagent run`
+                              (default $STATE_DIRECTORY, else \(Layout.defaultStateDirectory))
+          --runtime-dir DIR   as for `hubagent run`
+                              (default $RUNTIME_DIRECTORY, else \(Layout.defaultRuntimeDirectory))
           --ca-file FILE      extra trusted CA bundle (PEM), as ca_file in hubagent.conf
 
         Run it as the user hubagent runs as, or as root.
@@ -58,8 +61,11 @@ enum CheckCommand {
     static func main(_ arguments: [String]) -> Int32 {
         let options: Options
         do {
-            options = try Options(arguments, valued: ["config-dir", "state-dir", "runtime-dir", "ca-file"], switches: ["json", "online"])
-            if let extra = options.positional.first { throw Options.UsageError(description: "unexpected argument '\(extra)'") }
+            options = try Options(
+                arguments, valued: ["config-dir", "state-dir", "runtime-dir", "ca-file"], switches: ["json", "online"])
+            if let extra = options.positional.first {
+                throw Options.UsageError(description: "unexpected argument '\(extra)'")
+            }
         } catch {
             Output.error("hubagent check: \(error); see `hubagent help check`")
             return ExitCode.usage
@@ -90,7 +96,9 @@ enum CheckCommand {
     /// `STATUS  id  message`, aligned, the fix on an indented line below, a count at the end.
     static func table(_ results: [CheckResult], fails: Int, warnings: Int) -> String {
         let idWidth = results.map(\.id.count).max() ?? 0
-        func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
+        func pad(_ text: String, _ width: Int) -> String {
+            text + String(repeating: " ", count: max(0, width - text.count))
+        }
         var lines = [String]()
         for result in results {
             lines.append(pad(result.status.rawValue, 4) + "  " + pad(result.id, idWidth) + "  " + result.message)
@@ -99,18 +107,25 @@ enum CheckCommand {
             }
         }
         lines.append("")
-        lines.append("\(fails) \(fails == 1 ? "failure" : "failures"), \(warnings) \(warnings == 1 ? "warning" : "warnings") in \(results.count) checks")
+        lines.append(
+            "\(fails) \(fails == 1 ? "failure" : "failures"), \(warnings) \(warnings == 1 ? "warning" : "warnings") in "
+                + "\(results.count) checks"
+        )
         return lines.joined(separator: "\n")
     }
 
     static func json(_ results: [CheckResult], fails: Int, warnings: Int) -> JSONValue {
         .object([
-            ("checks", .array(results.map { result in
-                .object([
-                    ("id", .string(result.id)), ("status", .string(result.status.rawValue)),
-                    ("message", .string(result.message)), ("fix", result.fix.map(JSONValue.string) ?? .null),
-                ])
-            })),
+            (
+                "checks",
+                .array(
+                    results.map { result in
+                        .object([
+                            ("id", .string(result.id)), ("status", .string(result.status.rawValue)),
+                            ("message", .string(result.message)), ("fix", result.fix.map(JSONValue.string) ?? .null),
+                        ])
+                    })
+            ),
             ("fails", .number(Double(fails))),
             ("warnings", .number(Double(warnings))),
         ])

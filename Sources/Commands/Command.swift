@@ -27,15 +27,15 @@ public enum Command {
         "check": CheckCommand.help,
         "token": TokenCommand.help,
         "version": """
-            Usage: hubagent version
+        Usage: hubagent version
 
-            Prints the version of hubagent and exits.
-            """,
+        Prints the version of hubagent and exits.
+        """,
         "help": """
-            Usage: hubagent help [command]
+        Usage: hubagent help [command]
 
-            Prints an overview, or the help text of one command.
-            """,
+        Prints an overview, or the help text of one command.
+        """,
     ]
 
     /// Runs the subcommand `arguments` names (without the program name); its exit status.
@@ -80,7 +80,8 @@ public enum Command {
             return ExitCode.ok
         }
         guard let text = helpTexts[topic] else {
-            Output.error("hubagent: no help for '\(topic)'; commands: \(helpTexts.keys.sorted().joined(separator: ", "))")
+            Output.error(
+                "hubagent: no help for '\(topic)'; commands: \(helpTexts.keys.sorted().joined(separator: ", "))")
             return ExitCode.usage
         }
         Output.line(text)

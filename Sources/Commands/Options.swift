@@ -14,8 +14,9 @@ struct Options {
     /// The directories from `--config-dir`, `--state-dir` and `--runtime-dir`, else systemd's
     /// variables in `environment`, else the defaults (`Layout`).
     func layout(environment: [String: String]) -> Layout {
-        Layout(configurationDirectory: values["config-dir"], stateDirectory: values["state-dir"],
-               runtimeDirectory: values["runtime-dir"], environment: environment)
+        Layout(
+            configurationDirectory: values["config-dir"], stateDirectory: values["state-dir"],
+            runtimeDirectory: values["runtime-dir"], environment: environment)
     }
 
     /// hubagent.conf at `path` (optional: the defaults without it), with `--log-level` and
@@ -54,7 +55,9 @@ struct Options {
                 if let inlineValue {
                     values[name] = inlineValue
                 } else {
-                    guard index < arguments.count else { throw UsageError(description: "option --\(name) needs a value") }
+                    guard index < arguments.count else {
+                        throw UsageError(description: "option --\(name) needs a value")
+                    }
                     values[name] = arguments[index]
                     index += 1
                 }

@@ -15,9 +15,12 @@ enum RunCommand {
         expire. Waiting for a boarding file or for the network is a state, not an error.
 
         Options:
-          --config-dir DIR    boarding.json, hubagent.conf (default $CONFIGURATION_DIRECTORY, else \(Layout.defaultConfigurationDirectory))
-          --state-dir DIR     credentials, mode 0700 (default $STATE_DIRECTORY, else \(Layout.defaultStateDirectory))
-          --runtime-dir DIR   status and token socket (default $RUNTIME_DIRECTORY, else \(Layout.defaultRuntimeDirectory))
+          --config-dir DIR    boarding.json, hubagent.conf
+                              (default $CONFIGURATION_DIRECTORY, else \(Layout.defaultConfigurationDirectory))
+          --state-dir DIR     credentials, mode 0700
+                              (default $STATE_DIRECTORY, else \(Layout.defaultStateDirectory))
+          --runtime-dir DIR   status and token socket
+                              (default $RUNTIME_DIRECTORY, else \(Layout.defaultRuntimeDirectory))
           --ca-file FILE      extra trusted CA bundle (PEM), as ca_file in hubagent.conf
           --log-level LEVEL   error, warning, notice, info (default) or debug
 
@@ -33,7 +36,8 @@ enum RunCommand {
     static func main(_ arguments: [String]) -> Int32 {
         let options: Options
         do {
-            options = try Options(arguments, valued: ["config-dir", "state-dir", "runtime-dir", "ca-file", "log-level"], switches: [])
+            options = try Options(
+                arguments, valued: ["config-dir", "state-dir", "runtime-dir", "ca-file", "log-level"], switches: [])
         } catch {
             Output.error("hubagent run: \(error); see `hubagent help run`")
             return ExitCode.usage
@@ -85,15 +89,18 @@ enum RunCommand {
         }
 
         #if HUBAGENT_TEST_HOOKS
-        if environment["HUBAGENT_TEST_HOOKS"] == "1", let text = environment["HUBAGENT_TEST_STORAGE_FAULT"] {
-            // Test-only, installed after the state is loaded so that positions count the
-            // daemon's own writes (Tests/System/storage_faults.py).
-            guard let faults = StorageFaultHook(text, directory: layout.stateDirectory, logger: logger) else {
-                Output.error("hubagent run: HUBAGENT_TEST_STORAGE_FAULT must be SYSCALL:ERRNO:N[..M|+][,...], found \"\(text)\"")
-                return ExitCode.usage
+            if environment["HUBAGENT_TEST_HOOKS"] == "1", let text = environment["HUBAGENT_TEST_STORAGE_FAULT"] {
+                // Test-only, installed after the state is loaded so that positions count the
+                // daemon's own writes (Tests/System/storage_faults.py).
+                guard let faults = StorageFaultHook(text, directory: layout.stateDirectory, logger: logger) else {
+                    Output.error(
+                        "hubagent run: HUBAGENT_TEST_STORAGE_FAULT must be SYSCALL:ERRNO:N[..M|+][,...], found "
+                            + "\"\(text)\""
+                    )
+                    return ExitCode.usage
+                }
+                faults.install()
             }
-            faults.install()
-        }
         #endif
 
         let boardingSource = BoardingSource(directory: layout.configurationDirectory)
@@ -103,8 +110,13 @@ enum RunCommand {
                 // Without an identity to keep running on, a broken boarding file is fatal.
                 return configurationError(error.description)
             case .success(let configuration)?:
-                if let expiry = configuration.expiresAt, expiry <= SystemWallClock().now(), !loaded.state.hasUsed(configuration.fingerprint) {
-                    return configurationError("\(boardingSource.path): the initial access token expired at \(Format.time(expiry)); download a new boarding file from Asset Manager")
+                if let expiry = configuration.expiresAt, expiry <= SystemWallClock().now(),
+                    !loaded.state.hasUsed(configuration.fingerprint)
+                {
+                    return configurationError(
+                        "\(boardingSource.path): the initial access token expired at \(Format.time(expiry)); download "
+                            + "a new boarding file from Asset Manager"
+                    )
                 }
             case nil:
                 logger.notice("waiting for a boarding file at \(boardingSource.path)")
@@ -112,8 +124,9 @@ enum RunCommand {
         }
 
         let daemon = AgentDaemon(
-            configuration: .init(boardingSource: boardingSource, store: store, transportOptions: settings.transportOptions,
-                                 policy: policy(settings), clock: SystemWallClock()),
+            configuration: .init(
+                boardingSource: boardingSource, store: store, transportOptions: settings.transportOptions,
+                policy: policy(settings), clock: SystemWallClock()),
             logger: logger)
         let runtime: StateDirectory?
         do {
@@ -124,7 +137,10 @@ enum RunCommand {
         }
         let lastSummary = Mutex("")
         daemon.onStatusChange = { report in
-            if lastSummary.withLock({ previous in defer { previous = report.summary }; return previous != report.summary }) {
+            if lastSummary.withLock({ previous in
+                defer { previous = report.summary }
+                return previous != report.summary
+            }) {
                 serviceManager.status(report.summary)
                 logger.debug("status: \(report.summary)")
             }
@@ -152,7 +168,11 @@ enum RunCommand {
             case .success(let reloaded):
                 logger.level = reloaded.logLevel
                 daemon.apply(policy: policy(reloaded), transportOptions: reloaded.transportOptions)
-                logger.notice("reloaded \(settingsPath): log_level \(reloaded.logLevel.name), rotation_fraction \(Format.number(reloaded.rotationFraction)), request_timeout \(Format.number(reloaded.requestTimeout)) s")
+                logger.notice(
+                    "reloaded \(settingsPath): log_level \(reloaded.logLevel.name), rotation_fraction "
+                        + "\(Format.number(reloaded.rotationFraction)), request_timeout "
+                        + "\(Format.number(reloaded.requestTimeout)) s"
+                )
             case .failure(let error):
                 // A broken new file must not stop a working gateway: keep what runs, say why.
                 logger.error("\(error); keeping the running settings")
@@ -162,22 +182,27 @@ enum RunCommand {
         }
         let watchdog = Watchdog(serviceManager: serviceManager, queue: daemon.work, logger: logger)
         #if HUBAGENT_TEST_HOOKS
-        if environment["HUBAGENT_TEST_HOOKS"] == "1" {
-            // Test-only: lets the system tests prove that systemd catches a wedged work queue. The
-            // release binary leaves SIGUSR1 at its default action (it ends the process).
-            signals.install(SIGUSR1, queue: daemon.work) {
-                logger.warning("test hook: watchdog pings stopped")
-                watchdog.stop()
+            if environment["HUBAGENT_TEST_HOOKS"] == "1" {
+                // Test-only: lets the system tests prove that systemd catches a wedged work queue. The
+                // release binary leaves SIGUSR1 at its default action (it ends the process).
+                signals.install(SIGUSR1, queue: daemon.work) {
+                    logger.warning("test hook: watchdog pings stopped")
+                    watchdog.stop()
+                }
             }
-        }
         #endif
 
-        logger.notice("hubagent \(HubAgentVersion.string) starting; state in \(layout.stateDirectory), configuration in \(layout.configurationDirectory)")
+        logger.notice(
+            "hubagent \(HubAgentVersion.string) starting; state in \(layout.stateDirectory), configuration in "
+                + "\(layout.configurationDirectory)"
+        )
         // The socket is bound first: binding sets the process umask for a moment, which must not
         // meet a state file being created on the daemon's queues (UnixStreamServer.init). It
         // accepts only once the daemon has started, so no request is answered from a daemon that
         // has not yet read its state.
-        let tokenSocket = runtime == nil ? nil : TokenSocket.open(path: layout.tokenSocket, settings: settings, daemon: daemon, logger: logger)
+        let tokenSocket =
+            runtime == nil
+            ? nil : TokenSocket.open(path: layout.tokenSocket, settings: settings, daemon: daemon, logger: logger)
         daemon.start(with: loaded.state)
         tokenSocket?.start()
         // READY once the state is loaded and the work loop runs, never after network success:
@@ -194,12 +219,13 @@ enum RunCommand {
         policy.rotationFraction = settings.rotationFraction
         policy.tokenRefreshMargin = settings.tokenRefreshMargin
         #if HUBAGENT_TEST_HOOKS
-        let environment = ProcessEnvironment.current
-        if environment["HUBAGENT_TEST_HOOKS"] == "1" {
-            // Test-only: the soak run's fast cycles (Tests/System/soak.py).
-            policy.testRotationInterval = environment["HUBAGENT_TEST_ROTATION_INTERVAL"].flatMap(Double.init)
-            policy.testTokenRefreshInterval = environment["HUBAGENT_TEST_TOKEN_REFRESH_INTERVAL"].flatMap(Double.init)
-        }
+            let environment = ProcessEnvironment.current
+            if environment["HUBAGENT_TEST_HOOKS"] == "1" {
+                // Test-only: the soak run's fast cycles (Tests/System/soak.py).
+                policy.testRotationInterval = environment["HUBAGENT_TEST_ROTATION_INTERVAL"].flatMap(Double.init)
+                policy.testTokenRefreshInterval = environment["HUBAGENT_TEST_TOKEN_REFRESH_INTERVAL"].flatMap(
+                    Double.init)
+            }
         #endif
         return policy
     }

@@ -45,7 +45,10 @@ enum StatusCommand {
                 report = StatusReport(lifecycle: lifecycle, now: now, pid: nil)
                 if loaded.state.identity == nil { report.summary = "no identity stored yet" }
             } catch {
-                Output.error("hubagent status: no status from a running daemon in \(layout.runtimeDirectory), and the state cannot be read: \(error)")
+                Output.error(
+                    "hubagent status: no status from a running daemon in \(layout.runtimeDirectory), and the state "
+                        + "cannot be read: \(error)"
+                )
                 return ExitCode.failure
             }
         }

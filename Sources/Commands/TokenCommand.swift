@@ -47,16 +47,19 @@ enum TokenCommand {
         let request = Array("GET \(target) HTTP/1.1\r\nHost: hubagent\r\nConnection: close\r\n\r\n".utf8)
         let response: [UInt8]
         do {
-            response = try UnixSocketClient.exchange(path: path, request: request, timeout: 35,
-                                                     limit: Layout.Limit.tokenSocketAnswer)
+            response = try UnixSocketClient.exchange(
+                path: path, request: request, timeout: 35,
+                limit: Layout.Limit.tokenSocketAnswer)
         } catch {
             switch error {
             case .connect(let cause) where cause.errno == EACCES || cause.errno == EPERM:
                 return .failure(SocketFailure(permissionDenied(path)))
             case .connect(let cause):
                 let reason = SystemError.message(for: cause.errno)
-                return .failure(SocketFailure("cannot reach the daemon at \(path): \(reason) "
-                                              + "(is hubagent running? see `hubagent status`)"))
+                return .failure(
+                    SocketFailure(
+                        "cannot reach the daemon at \(path): \(reason) "
+                            + "(is hubagent running? see `hubagent status`)"))
             case .send(let cause):
                 return .failure(SocketFailure("sending to \(path): \(SystemError.message(for: cause.errno))"))
             case .receive(let cause):
@@ -64,8 +67,9 @@ enum TokenCommand {
             }
         }
         guard let split = response.firstRange(of: [13, 10, 13, 10]),
-              let head = String(validating: response[..<split.lowerBound], as: UTF8.self),
-              let status = head.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else {
+            let head = String(validating: response[..<split.lowerBound], as: UTF8.self),
+            let status = head.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+        else {
             return .failure(SocketFailure("the daemon's answer is not HTTP"))
         }
         return .success((status, Array(response[split.upperBound...])))
@@ -75,7 +79,8 @@ enum TokenCommand {
     static func permissionDenied(_ path: String) -> String {
         let parent = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         // The socket when it can be seen, else the directory that hides it.
-        let (what, entry) = ((try? DirectoryEntry.of(path)) ?? nil).map { (path, $0) }
+        let (what, entry) =
+            ((try? DirectoryEntry.of(path)) ?? nil).map { (path, $0) }
             ?? (parent, (try? DirectoryEntry.of(parent)) ?? nil)
         let me = Users.effectiveUID
         guard let entry else {

@@ -25,32 +25,46 @@ enum TokenSocket {
         // under one user; a runaway loop is held to 1,000 requests a second.
         let limiter = RateLimiter(perSecond: 1000, burst: 10_000)
         do {
-            let server = try UnixStreamServer(path: path, mode: 0o660, group: group, queue: DispatchQueue(label: "hubagent.token-socket"),
-                                        admit: { limiter.admit($0.uid) }) { request, peer, respond in
-                logger.info("token socket: \(request.method) \(request.path) from \(peer)")
-                switch (request.method, request.path) {
-                case ("GET", "/token"):
-                    daemon.withAccessToken { result in
-                        switch result {
-                        case .success(let token):
-                            let body = JSONValue.object([("access_token", .string(token.token.exposed)), ("expires_at", .number(token.expiresAt.rounded(.down)))])
-                            respond(LocalHTTPRequest.response(status: 200, reason: "OK", json: body.serialized))
-                        case .failure(let unavailable):
-                            let body = JSONValue.object([("error", .string("no access token: " + unavailable.reason))])
-                            respond(LocalHTTPRequest.response(status: 503, reason: "Service Unavailable", json: body.serialized))
+            let server = try UnixStreamServer(
+                path: path, mode: 0o660, group: group, queue: DispatchQueue(label: "hubagent.token-socket"),
+                admit: { limiter.admit($0.uid) },
+                handle: { request, peer, respond in
+                    logger.info("token socket: \(request.method) \(request.path) from \(peer)")
+                    switch (request.method, request.path) {
+                    case ("GET", "/token"):
+                        daemon.withAccessToken { result in
+                            switch result {
+                            case .success(let token):
+                                let body = JSONValue.object([
+                                    ("access_token", .string(token.token.exposed)),
+                                    ("expires_at", .number(token.expiresAt.rounded(.down))),
+                                ])
+                                respond(LocalHTTPRequest.response(status: 200, reason: "OK", json: body.serialized))
+                            case .failure(let unavailable):
+                                let body = JSONValue.object([
+                                    ("error", .string("no access token: " + unavailable.reason))
+                                ])
+                                respond(
+                                    LocalHTTPRequest.response(
+                                        status: 503, reason: "Service Unavailable", json: body.serialized))
+                            }
                         }
+                    case ("GET", "/status"):
+                        daemon.work.async {
+                            let report = StatusReport(
+                                lifecycle: daemon.lifecycle, now: SystemWallClock().now(), pid: ProcessControl.id)
+                            respond(LocalHTTPRequest.response(status: 200, reason: "OK", json: report.json.serialized))
+                        }
+                    case (_, "/token"), (_, "/status"):
+                        respond(
+                            LocalHTTPRequest.response(
+                                status: 405, reason: "Method Not Allowed", json: #"{"error":"only GET"}"#))
+                    default:
+                        respond(
+                            LocalHTTPRequest.response(
+                                status: 404, reason: "Not Found", json: #"{"error":"GET /token or GET /status"}"#))
                     }
-                case ("GET", "/status"):
-                    daemon.work.async {
-                        let report = StatusReport(lifecycle: daemon.lifecycle, now: SystemWallClock().now(), pid: ProcessControl.id)
-                        respond(LocalHTTPRequest.response(status: 200, reason: "OK", json: report.json.serialized))
-                    }
-                case (_, "/token"), (_, "/status"):
-                    respond(LocalHTTPRequest.response(status: 405, reason: "Method Not Allowed", json: #"{"error":"only GET"}"#))
-                default:
-                    respond(LocalHTTPRequest.response(status: 404, reason: "Not Found", json: #"{"error":"GET /token or GET /status"}"#))
-                }
-            }
+                })
             logger.info("serving access tokens to local programs at \(path)")
             return server
         } catch {

@@ -23,8 +23,9 @@ final class Watchdog: Sendable {
         guard let interval = serviceManager.watchdogInterval() else { return }
         timer.withLock { [queue, serviceManager] timer in
             let source = DispatchSource.makeTimerSource(queue: queue)
-            source.schedule(deadline: .now() + interval, repeating: interval,
-                            leeway: .milliseconds(Int(interval * 100)))
+            source.schedule(
+                deadline: .now() + interval, repeating: interval,
+                leeway: .milliseconds(Int(interval * 100)))
             source.setEventHandler { serviceManager.watchdog() }
             source.resume()
             timer = source
@@ -34,9 +35,9 @@ final class Watchdog: Sendable {
     }
 
     #if HUBAGENT_TEST_HOOKS
-    /// On `queue`. Test builds only (the SIGUSR1 hook).
-    func stop() {
-        timer.withLock { $0?.cancel() }
-    }
+        /// On `queue`. Test builds only (the SIGUSR1 hook).
+        func stop() {
+            timer.withLock { $0?.cancel() }
+        }
     #endif
 }

@@ -35,7 +35,10 @@ public enum Base64URL {
         symbols.reserveCapacity(text.utf8.count)
         var sawPadding = false
         for byte in text.utf8 {
-            if byte == UInt8(ascii: "=") { sawPadding = true; continue }
+            if byte == UInt8(ascii: "=") {
+                sawPadding = true
+                continue
+            }
             if sawPadding { return nil }  // data after padding
             let value = decodeTable[Int(byte)]
             if value == 0xFF { return nil }

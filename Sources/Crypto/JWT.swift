@@ -60,14 +60,17 @@ public enum JWT {
             /// Integers as written by most issuers, doubles as MCL computes them (docs/protocol.md §6.2).
             func numericDate(_ key: String) throws(CryptoError) -> Int64? {
                 guard let value = json[key], value != .null else { return nil }
-                guard let number = value.numberValue, number.isFinite, let seconds = Int64(exactly: number.rounded(.down)) else {
+                guard let number = value.numberValue, number.isFinite,
+                    let seconds = Int64(exactly: number.rounded(.down))
+                else {
                     throw .malformedToken("claim \(key) is not a representable NumericDate")
                 }
                 return seconds
             }
             self.init(
                 iss: try string("iss"), sub: try string("sub"), aud: try strings("aud"), iat: try numericDate("iat"),
-                nbf: try numericDate("nbf"), exp: try numericDate("exp"), jti: try string("jti"), ten: try string("ten"),
+                nbf: try numericDate("nbf"), exp: try numericDate("exp"), jti: try string("jti"),
+                ten: try string("ten"),
                 schemas: try strings("schemas").map { $0 }, scope: try strings("scope"))
         }
     }

@@ -137,7 +137,8 @@ public final class RSAPublicKey: @unchecked Sendable, Equatable {
         defer { EVP_PKEY_CTX_free(context) }
         try OpenSSLError.check(EVP_PKEY_fromdata_init(context), "EVP_PKEY_fromdata_init")
         var pkey: OpaquePointer? = nil
-        try OpenSSLError.check(EVP_PKEY_fromdata(context, &pkey, hubagent_EVP_PKEY_PUBLIC_KEY(), params), "EVP_PKEY_fromdata")
+        try OpenSSLError.check(
+            EVP_PKEY_fromdata(context, &pkey, hubagent_EVP_PKEY_PUBLIC_KEY(), params), "EVP_PKEY_fromdata")
         guard let pkey else { throw OpenSSLError.drain("EVP_PKEY_fromdata") }
         return pkey
     }

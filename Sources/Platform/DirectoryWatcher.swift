@@ -13,7 +13,9 @@ public final class DirectoryWatcher: @unchecked Sendable {
     /// the editor's and the operator's atomic rename.
     private static let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB)
 
-    public init(path: String, queue: DispatchQueue, onChange: @escaping @Sendable (Set<String>) -> Void) throws(SystemError) {
+    public init(path: String, queue: DispatchQueue, onChange: @escaping @Sendable (Set<String>) -> Void)
+        throws(SystemError)
+    {
         let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard fd >= 0 else { throw SystemError("inotify_init1", path) }
         guard inotify_add_watch(fd, path, Self.mask) >= 0 else {

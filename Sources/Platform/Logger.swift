@@ -3,7 +3,11 @@ import Synchronization
 
 /// syslog priorities, as the journal reads them from a `<N>` line prefix (sd-daemon(3)).
 public enum LogLevel: Int32, Comparable, Sendable, CaseIterable {
-    case error = 3, warning = 4, notice = 5, info = 6, debug = 7
+    case error = 3
+    case warning = 4
+    case notice = 5
+    case info = 6
+    case debug = 7
 
     public static func < (lhs: LogLevel, rhs: LogLevel) -> Bool { lhs.rawValue < rhs.rawValue }
 

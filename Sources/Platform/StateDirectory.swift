@@ -37,7 +37,9 @@ public final class StateDirectory: Sendable {
         self.path = path
         self.isPrivate = isPrivate
         if create {
-            do { try Syscall.mkdir(path, isPrivate ? 0o700 : 0o755) } catch where error.errno == EEXIST {} catch { throw .system(error) }
+            do { try Syscall.mkdir(path, isPrivate ? 0o700 : 0o755) } catch  where error.errno == EEXIST {} catch {
+                throw .system(error)
+            }
         }
         do {
             fd = try Syscall.open(path, O_RDONLY | O_DIRECTORY)
@@ -96,7 +98,7 @@ public final class StateDirectory: Sendable {
         let file: Int32
         do {
             file = try Syscall.openat(fd, name, O_RDONLY | O_NOFOLLOW, subject: subject)
-        } catch where error.errno == ENOENT {
+        } catch  where error.errno == ENOENT {
             return nil
         } catch {
             throw .system(error)
@@ -113,7 +115,7 @@ public final class StateDirectory: Sendable {
     public func remove(_ name: String) throws(SystemError) {
         do {
             try Syscall.unlinkat(fd, name, subject: pathOf(name))
-        } catch where error.errno == ENOENT {
+        } catch  where error.errno == ENOENT {
             return
         }
         try Syscall.fsync(fd, subject: path)
@@ -143,13 +145,16 @@ public final class StateDirectory: Sendable {
         return stale
     }
 
-    private static func checkOwnership(fd: Int32, path: String, isDirectory: Bool,
-                                       isPrivate: Bool) throws(StorageError) {
+    private static func checkOwnership(
+        fd: Int32, path: String, isDirectory: Bool,
+        isPrivate: Bool
+    ) throws(StorageError) {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .system(SystemError("fstat", path)) }
         let owner = geteuid()
-        let found = violations(uid: info.st_uid, mode: info.st_mode & 0o777, owner: owner, isDirectory: isDirectory,
-                               isPrivate: isPrivate)
+        let found = violations(
+            uid: info.st_uid, mode: info.st_mode & 0o777, owner: owner, isDirectory: isDirectory,
+            isPrivate: isPrivate)
         switch found.first {
         case nil:
             return
@@ -186,8 +191,10 @@ public final class StateDirectory: Sendable {
     /// The rules, all of them at once, for a directory or file with `uid` and permission bits
     /// `mode`: owned by `owner`, and in a private directory no access for group or others. The
     /// daemon refuses on the first (`init`, `read`); `hubagent check` reports them all.
-    public static func violations(uid: UInt32, mode: UInt32, owner: UInt32, isDirectory: Bool,
-                                  isPrivate: Bool = true) -> [Violation] {
+    public static func violations(
+        uid: UInt32, mode: UInt32, owner: UInt32, isDirectory: Bool,
+        isPrivate: Bool = true
+    ) -> [Violation] {
         var found = [Violation]()
         if uid != owner { found.append(.owner(uid)) }
         if isPrivate && mode & 0o077 != 0 { found.append(.mode(mode & 0o777)) }

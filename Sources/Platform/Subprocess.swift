@@ -37,7 +37,10 @@ public enum Subprocess {
         var timedOut = false
         while true {
             let remaining = deadline - monotonicSeconds()
-            guard remaining > 0 else { timedOut = true; break }
+            guard remaining > 0 else {
+                timedOut = true
+                break
+            }
             var poller = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, Int32(remaining * 1000) + 1)
             if ready < 0 && errno == EINTR { continue }

@@ -12,34 +12,36 @@ public enum Syscall {
     }
 
     #if HUBAGENT_TEST_HOOKS
-    /// Returns an errno to fail the call with, or nil to let it run. Tests only.
-    public typealias FaultInjector = @Sendable (Name) -> Int32?
-    /// The same, also given the path the call is about, so a fault can aim at one directory.
-    public typealias PathFaultInjector = @Sendable (Name, String) -> Int32?
+        /// Returns an errno to fail the call with, or nil to let it run. Tests only.
+        public typealias FaultInjector = @Sendable (Name) -> Int32?
+        /// The same, also given the path the call is about, so a fault can aim at one directory.
+        public typealias PathFaultInjector = @Sendable (Name, String) -> Int32?
 
-    private static let injector = Mutex<PathFaultInjector?>(nil)
+        private static let injector = Mutex<PathFaultInjector?>(nil)
 
-    public static func setFaultInjector(_ newValue: FaultInjector?) {
-        guard let newValue else { return setPathFaultInjector(nil) }
-        setPathFaultInjector { name, _ in newValue(name) }
-    }
+        public static func setFaultInjector(_ newValue: FaultInjector?) {
+            guard let newValue else { return setPathFaultInjector(nil) }
+            setPathFaultInjector { name, _ in newValue(name) }
+        }
 
-    public static func setPathFaultInjector(_ newValue: PathFaultInjector?) {
-        injector.withLock { $0 = newValue }
-    }
+        public static func setPathFaultInjector(_ newValue: PathFaultInjector?) {
+            injector.withLock { $0 = newValue }
+        }
     #endif
 
     @inline(__always)
     private static func injected(_ name: Name, _ subject: String) -> Int32? {
         #if HUBAGENT_TEST_HOOKS
-        injector.withLock { $0 }?(name, subject)
+            injector.withLock { $0 }?(name, subject)
         #else
-        nil
+            nil
         #endif
     }
 
     /// Runs `body` until it does not fail with EINTR; returns its result or throws `SystemError`.
-    private static func retrying<T: BinaryInteger>(_ name: Name, _ call: String, _ subject: String, _ body: () -> T) throws(SystemError) -> T {
+    private static func retrying<T: BinaryInteger>(_ name: Name, _ call: String, _ subject: String, _ body: () -> T)
+        throws(SystemError) -> T
+    {
         if let code = injected(name, subject) { throw SystemError(call, subject, errno: code) }
         while true {
             let result = body()
@@ -55,7 +57,9 @@ public enum Syscall {
     }
 
     /// The corresponding C function is `openat`.
-    public static func openat(_ directory: Int32, _ name: String, _ flags: Int32, _ mode: UInt32 = 0, subject: String) throws(SystemError) -> Int32 {
+    public static func openat(_ directory: Int32, _ name: String, _ flags: Int32, _ mode: UInt32 = 0, subject: String)
+        throws(SystemError) -> Int32
+    {
         try retrying(.open, "openat", subject) { Glibc.openat(directory, name, flags | O_CLOEXEC, mode) }
     }
 
@@ -63,7 +67,9 @@ public enum Syscall {
     public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, subject: String) throws(SystemError) {
         var offset = 0
         while offset < bytes.count {
-            let written = try retrying(.write, "write", subject) { Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset) }
+            let written = try retrying(.write, "write", subject) {
+                Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            }
             offset += written
         }
     }
@@ -113,7 +119,10 @@ public enum Syscall {
     /// Close errors are reported but the descriptor is gone either way (never retried on Linux).
     /// The corresponding C function is `close`.
     public static func close(_ fd: Int32, subject: String) throws(SystemError) {
-        if let code = injected(.close, subject) { Glibc.close(fd); throw SystemError("close", subject, errno: code) }
+        if let code = injected(.close, subject) {
+            Glibc.close(fd)
+            throw SystemError("close", subject, errno: code)
+        }
         if Glibc.close(fd) != 0 && errno != EINTR { throw SystemError("close", subject) }
     }
 }

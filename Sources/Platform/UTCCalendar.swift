@@ -25,12 +25,16 @@ public enum UTCCalendar {
     /// `2026-11-28T01:40:44Z`.
     public static func iso8601(_ epoch: Double) -> String {
         // Years 0…9999: anything else is a bug upstream, shown rather than trapped on.
-        guard epoch.isFinite, (-62_167_219_200...253_402_300_799).contains(epoch) else { return "(invalid time \(epoch))" }
+        guard epoch.isFinite, (-62_167_219_200...253_402_300_799).contains(epoch) else {
+            return "(invalid time \(epoch))"
+        }
         let seconds = Int(epoch.rounded(.down))
         let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
         let secondOfDay = seconds - days * 86400
         let date = civil(fromDays: days)
         func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(date.year)-\(two(date.month))-\(two(date.day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))Z"
+        return
+            "\(date.year)-\(two(date.month))-\(two(date.day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):"
+            + "\(two(secondOfDay % 60))Z"
     }
 }

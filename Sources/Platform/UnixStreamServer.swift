@@ -41,15 +41,19 @@ public final class UnixStreamServer: @unchecked Sendable {
     /// `admit` decides per connection (the rate limit); a refused peer gets 429. The umask is
     /// process-wide and is 0777 during the bind: create the server before other threads create
     /// files.
-    public init(path: String, mode: UInt32, group: UInt32?, timeout: Double = 5, answerTimeout: Double = 30, queue: DispatchQueue,
-                admit: @escaping @Sendable (PeerCredentials) -> Bool, handle: @escaping Handler) throws(SystemError) {
+    public init(
+        path: String, mode: UInt32, group: UInt32?, timeout: Double = 5, answerTimeout: Double = 30,
+        queue: DispatchQueue,
+        admit: @escaping @Sendable (PeerCredentials) -> Bool, handle: @escaping Handler
+    ) throws(SystemError) {
         self.path = path
         self.queue = queue
         self.handle = handle
         self.timeout = timeout
         self.answerTimeout = answerTimeout
         self.admit = admit
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        let fd = socket(
+            AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw SystemError("socket", path) }
         listener = fd
         var address = sockaddr_un()
@@ -68,7 +72,9 @@ public final class UnixStreamServer: @unchecked Sendable {
         // which others could connect.
         let previousMask = umask(0o777)
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         umask(previousMask)
         guard bound == 0 else {
@@ -136,7 +142,8 @@ public final class UnixStreamServer: @unchecked Sendable {
                 close(fd)
                 continue
             }
-            let connection = Connection(fd: fd, peer: PeerCredentials(uid: credentials.1, gid: credentials.2, pid: credentials.0))
+            let connection = Connection(
+                fd: fd, peer: PeerCredentials(uid: credentials.1, gid: credentials.2, pid: credentials.0))
             connections[fd] = connection
             let reader = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
             reader.setEventHandler { [weak self] in self?.read(connection) }
@@ -149,7 +156,10 @@ public final class UnixStreamServer: @unchecked Sendable {
             let timer = DispatchSource.makeTimerSource(queue: queue)
             timer.schedule(deadline: .now() + timeout)
             timer.setEventHandler { [weak self] in
-                self?.finish(connection, LocalHTTPRequest.response(status: 408, reason: "Request Timeout", json: #"{"error":"request not received in time"}"#))
+                self?.finish(
+                    connection,
+                    LocalHTTPRequest.response(
+                        status: 408, reason: "Request Timeout", json: #"{"error":"request not received in time"}"#))
             }
             connection.timer = timer
             reader.resume()
@@ -174,11 +184,17 @@ public final class UnixStreamServer: @unchecked Sendable {
         case .incomplete:
             return
         case .malformed(let reason):
-            finish(connection, LocalHTTPRequest.response(status: 400, reason: "Bad Request", json: "{\"error\":\"\(reason)\"}"))
+            finish(
+                connection,
+                LocalHTTPRequest.response(status: 400, reason: "Bad Request", json: "{\"error\":\"\(reason)\"}"))
         case .request(let request):
             // Judged once the request is in, so the client reads a 429 instead of a reset.
             guard admit(connection.peer) else {
-                finish(connection, LocalHTTPRequest.response(status: 429, reason: "Too Many Requests", json: #"{"error":"rate limit exceeded for this user; retry in a second"}"#))
+                finish(
+                    connection,
+                    LocalHTTPRequest.response(
+                        status: 429, reason: "Too Many Requests",
+                        json: #"{"error":"rate limit exceeded for this user; retry in a second"}"#))
                 return
             }
             connection.answered = true
@@ -186,7 +202,11 @@ public final class UnixStreamServer: @unchecked Sendable {
             // From here the deadline is the answer's (a token fetch may be under way).
             connection.timer?.schedule(deadline: .now() + answerTimeout)
             connection.timer?.setEventHandler { [weak self] in
-                self?.finish(connection, LocalHTTPRequest.response(status: 503, reason: "Service Unavailable", json: #"{"error":"no access token within the time limit; see hubagent status"}"#))
+                self?.finish(
+                    connection,
+                    LocalHTTPRequest.response(
+                        status: 503, reason: "Service Unavailable",
+                        json: #"{"error":"no access token within the time limit; see hubagent status"}"#))
             }
             handle(request, connection.peer) { [weak self] response in
                 guard let self else { return }
@@ -206,7 +226,8 @@ public final class UnixStreamServer: @unchecked Sendable {
             response.withUnsafeBytes { raw in
                 var offset = 0
                 while offset < raw.count {
-                    let written = send(connection.fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                    let written = send(
+                        connection.fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
                     if written <= 0 { break }
                     offset += written
                 }

@@ -36,12 +36,14 @@ public enum CurlResolver {
             _ = hubagent_curl_setopt_string(h, CURLOPT_USERAGENT, options.userAgent)
             return curl_easy_perform(h)
         }
-        let detail = String(decoding: errorBuffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) },
-                            as: UTF8.self)
+        let detail = String(
+            decoding: errorBuffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) },
+            as: UTF8.self)
         switch code {
         case CURLE_OK:
             var pointer: UnsafePointer<CChar>?
-            let address = hubagent_curl_getinfo_string(h, CURLINFO_PRIMARY_IP, &pointer) == CURLE_OK
+            let address =
+                hubagent_curl_getinfo_string(h, CURLINFO_PRIMARY_IP, &pointer) == CURLE_OK
                 ? pointer.map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } : nil
             return .success(Resolved(address: address))
         case CURLE_OPERATION_TIMEDOUT where resolvedBeforeTimeout(h):

@@ -13,7 +13,9 @@ public struct TransportOptions: Sendable, Equatable {
     public var timeout: Double
     public var userAgent: String
 
-    public init(caFile: String? = nil, proxy: String? = nil, noProxy: String? = nil, timeout: Double = 30, userAgent: String) {
+    public init(
+        caFile: String? = nil, proxy: String? = nil, noProxy: String? = nil, timeout: Double = 30, userAgent: String
+    ) {
         self.caFile = caFile
         self.proxy = proxy
         self.noProxy = noProxy
@@ -60,7 +62,8 @@ public final class CurlTransport: Transport, @unchecked Sendable {
         var overflow = false
     }
 
-    private func perform(_ request: HTTPRequest, on h: UnsafeMutableRawPointer) -> Result<HTTPResponse, TransportError> {
+    private func perform(_ request: HTTPRequest, on h: UnsafeMutableRawPointer) -> Result<HTTPResponse, TransportError>
+    {
         let sink = Sink()
         let context = Unmanaged.passRetained(sink)
         defer { context.release() }
@@ -122,7 +125,9 @@ public final class CurlTransport: Transport, @unchecked Sendable {
                         sink.overflow = true
                         return 0  // makes libcurl abort with CURLE_WRITE_ERROR
                     }
-                    if let pointer { sink.body.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: length)) }
+                    if let pointer {
+                        sink.body.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: length))
+                    }
                     return length
                 }
                 _ = hubagent_curl_setopt_pointer(h, CURLOPT_HEADERDATA, context.toOpaque())
@@ -143,10 +148,16 @@ public final class CurlTransport: Transport, @unchecked Sendable {
                 return curl_easy_perform(h)
             }
         }
-        let detail = String(decoding: errorBuffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let detail = String(
+            decoding: errorBuffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         guard code == CURLE_OK else {
-            if sink.overflow { return .failure(.other(detail: "response larger than \(Self.maximumResponseBytes) bytes")) }
-            return .failure(Self.map(code, detail: detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail, url: request.url))
+            if sink.overflow {
+                return .failure(.other(detail: "response larger than \(Self.maximumResponseBytes) bytes"))
+            }
+            return .failure(
+                Self.map(
+                    code, detail: detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail, url: request.url)
+            )
         }
         var status = 0
         _ = hubagent_curl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
@@ -162,7 +173,8 @@ public final class CurlTransport: Transport, @unchecked Sendable {
             return .couldNotResolve(detail: detail)
         case CURLE_COULDNT_CONNECT:
             return .couldNotConnect(detail: detail)
-        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR,
+            CURLE_SSL_PINNEDPUBKEYNOTMATCH:
             return .tlsVerificationFailed(detail: detail)
         case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_SSL_CONNECT_ERROR:
             return .connectionLost(detail: detail)

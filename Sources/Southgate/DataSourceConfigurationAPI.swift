@@ -24,10 +24,15 @@ extension SouthgateClient {
     }
 
     /// `GET …/agents/{id}/dataSourceConfiguration` with the agent's access token; 200.
-    public func dataSourceConfiguration(agentID: String, accessToken: String) throws(SouthgateError) -> Exchange<StoredDataSourceConfiguration> {
-        let request = HTTPRequest(method: .get, url: dataSourceConfigurationURL(agentID: agentID), headers: [
-            ("Authorization", "Bearer " + accessToken), ("Accept", "application/json"), ("Correlation-ID", Self.correlationID()),
-        ])
+    public func dataSourceConfiguration(agentID: String, accessToken: String) throws(SouthgateError) -> Exchange<
+        StoredDataSourceConfiguration
+    > {
+        let request = HTTPRequest(
+            method: .get, url: dataSourceConfigurationURL(agentID: agentID),
+            headers: [
+                ("Authorization", "Bearer " + accessToken), ("Accept", "application/json"),
+                ("Correlation-ID", Self.correlationID()),
+            ])
         return try call("get data source configuration", request, expect: 200) { json throws(SouthgateResponseError) in
             try StoredDataSourceConfiguration(json: json)
         }
@@ -35,12 +40,18 @@ extension SouthgateClient {
 
     /// `PUT …/agents/{id}/dataSourceConfiguration` with `If-Match` (`"0"` the first time); 200
     /// returns the new eTag. A mismatch is `.preconditionFailed` (412).
-    public func putDataSourceConfiguration(agentID: String, accessToken: String, body: JSONValue, ifMatch: String) throws(SouthgateError) -> Exchange<StoredDataSourceConfiguration> {
-        let request = HTTPRequest(method: .put, url: dataSourceConfigurationURL(agentID: agentID), headers: [
-            ("Authorization", "Bearer " + accessToken), ("Content-Type", "application/json"), ("Accept", "application/json"),
-            ("If-Match", ifMatch), ("Correlation-ID", Self.correlationID()),
-        ], body: Array(body.serialized.utf8))
-        return try call("upload data source configuration", request, expect: 200) { json throws(SouthgateResponseError) in
+    public func putDataSourceConfiguration(agentID: String, accessToken: String, body: JSONValue, ifMatch: String)
+        throws(SouthgateError) -> Exchange<StoredDataSourceConfiguration>
+    {
+        let request = HTTPRequest(
+            method: .put, url: dataSourceConfigurationURL(agentID: agentID),
+            headers: [
+                ("Authorization", "Bearer " + accessToken), ("Content-Type", "application/json"),
+                ("Accept", "application/json"),
+                ("If-Match", ifMatch), ("Correlation-ID", Self.correlationID()),
+            ], body: Array(body.serialized.utf8))
+        return try call("upload data source configuration", request, expect: 200) {
+            json throws(SouthgateResponseError) in
             try StoredDataSourceConfiguration(json: json)
         }
     }

@@ -5,7 +5,11 @@ import Platform
 public enum HTTPDate {
     /// `Server-Time` (epoch seconds, docs/protocol.md §6.3) when present, else `Date` (RFC 9110 §6.6.1).
     public static func serverTime(_ headers: [String: String]) -> Double? {
-        if let value = headers["server-time"], let seconds = decimalSeconds(value.trimmingASCIISpaces()), plausible.contains(seconds) { return seconds }
+        if let value = headers["server-time"], let seconds = decimalSeconds(value.trimmingASCIISpaces()),
+            plausible.contains(seconds)
+        {
+            return seconds
+        }
         return headers["date"].flatMap(parseIMFFixdate).flatMap { plausible.contains($0) ? $0 : nil }
     }
 
@@ -30,7 +34,9 @@ public enum HTTPDate {
         guard !integer.isEmpty, integer.count <= 15 else { return nil }
         let rest = bytes.dropFirst(integer.count)
         if !rest.isEmpty {
-            guard rest.first == UInt8(ascii: "."), rest.count >= 2, rest.dropFirst().allSatisfy(isDigit) else { return nil }
+            guard rest.first == UInt8(ascii: "."), rest.count >= 2, rest.dropFirst().allSatisfy(isDigit) else {
+                return nil
+            }
         }
         return Double(text)
     }
@@ -41,10 +47,13 @@ public enum HTTPDate {
     static func parseIMFFixdate(_ text: String) -> Double? {
         let parts = text.split(separator: " ")
         guard parts.count == 6, parts[5] == "GMT",
-              let day = Int(parts[1]), let month = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]),
-              (1970...9999).contains(year) else { return nil }
+            let day = Int(parts[1]), let month = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]),
+            (1970...9999).contains(year)
+        else { return nil }
         let clock = parts[4].split(separator: ":").compactMap { Int($0) }
-        guard clock.count == 3, (1...31).contains(day), (0..<24).contains(clock[0]), (0..<60).contains(clock[1]), (0..<61).contains(clock[2]) else { return nil }
+        guard clock.count == 3, (1...31).contains(day), (0..<24).contains(clock[0]), (0..<60).contains(clock[1]),
+            (0..<61).contains(clock[2])
+        else { return nil }
         let days = UTCCalendar.daysSinceEpoch(year: year, month: month + 1, day: day)
         // 31 November is a broken header, not 1 December.
         guard UTCCalendar.civil(fromDays: days) == (year, month + 1, day) else { return nil }

@@ -13,7 +13,10 @@ public struct ClientIdentifier: Equatable, Sendable {
     /// Absolute; used verbatim for rotation (docs/protocol.md §4).
     public var registrationClientURI: String
 
-    public init(clientID: String, clientSecret: String?, clientSecretExpiresAt: Int64?, registrationAccessToken: String, registrationClientURI: String) {
+    public init(
+        clientID: String, clientSecret: String?, clientSecretExpiresAt: Int64?, registrationAccessToken: String,
+        registrationClientURI: String
+    ) {
         self.clientID = clientID
         self.clientSecret = clientSecret
         self.clientSecretExpiresAt = clientSecretExpiresAt
@@ -36,11 +39,15 @@ public struct ClientIdentifier: Equatable, Sendable {
         case nil, .null?:
             clientSecretExpiresAt = nil
         case let value?:
-            guard let seconds = value.int64Value, seconds >= 0 else { throw .init("client_secret_expires_at is not a time in epoch seconds") }
+            guard let seconds = value.int64Value, seconds >= 0 else {
+                throw .init("client_secret_expires_at is not a time in epoch seconds")
+            }
             // 0 means "does not expire" (RFC 7591 §3.2.1).
             clientSecretExpiresAt = seconds == 0 ? nil : seconds
         }
-        guard registrationClientURI.hasPrefix("https://") else { throw .init("registration_client_uri is not an https URL") }
+        guard registrationClientURI.hasPrefix("https://") else {
+            throw .init("registration_client_uri is not an https URL")
+        }
     }
 }
 
@@ -51,9 +58,13 @@ public struct AccessTokenGrant: Equatable, Sendable {
     public var expiresIn: Int64
 
     init(json: JSONValue) throws(SouthgateResponseError) {
-        guard let token = json["access_token"]?.stringValue, !token.isEmpty else { throw .init("field access_token is missing") }
+        guard let token = json["access_token"]?.stringValue, !token.isEmpty else {
+            throw .init("field access_token is missing")
+        }
         accessToken = token
-        guard let expiresIn = json["expires_in"]?.int64Value, expiresIn > 0 else { throw .init("field expires_in is missing or not a positive integer") }
+        guard let expiresIn = json["expires_in"]?.int64Value, expiresIn > 0 else {
+            throw .init("field expires_in is missing or not a positive integer")
+        }
         self.expiresIn = expiresIn
     }
 
@@ -66,7 +77,12 @@ public struct AccessTokenGrant: Equatable, Sendable {
 extension JWK {
     /// `{"keys":[{e,n,kty,kid}]}`, members in MCL's order (docs/protocol.md §4).
     var jwksJSON: JSONValue {
-        .object([("keys", .array([.object([("e", .string(e)), ("n", .string(n)), ("kty", .string(kty)), ("kid", .string(kid))])]))])
+        .object([
+            (
+                "keys",
+                .array([.object([("e", .string(e)), ("n", .string(n)), ("kty", .string(kty)), ("kid", .string(kid))])])
+            )
+        ])
     }
 }
 

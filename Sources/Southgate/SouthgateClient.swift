@@ -20,7 +20,9 @@ public struct SouthgateClient: Sendable {
     }
 
     /// `POST /register` with the initial access token; exactly 201 is success (docs/protocol.md §4).
-    public func register(initialAccessToken: String, publicKey: JWK?) throws(SouthgateError) -> Exchange<ClientIdentifier> {
+    public func register(initialAccessToken: String, publicKey: JWK?) throws(SouthgateError) -> Exchange<
+        ClientIdentifier
+    > {
         let body: JSONValue = publicKey.map { .object([("jwks", $0.jwksJSON)]) } ?? .object([])
         let request = HTTPRequest(
             method: .post,
@@ -34,7 +36,9 @@ public struct SouthgateClient: Sendable {
 
     /// `PUT <registration_client_uri>` with the registration access token; exactly 200 is
     /// success (docs/protocol.md §5). The body names the client, plus the new key for RSA_3072.
-    public func rotate(registrationClientURI: String, registrationAccessToken: String, clientID: String, publicKey: JWK?) throws(SouthgateError) -> Exchange<ClientIdentifier> {
+    public func rotate(
+        registrationClientURI: String, registrationAccessToken: String, clientID: String, publicKey: JWK?
+    ) throws(SouthgateError) -> Exchange<ClientIdentifier> {
         var members: [(String, JSONValue)] = [("client_id", .string(clientID))]
         if let publicKey { members.append(("jwks", publicKey.jwksJSON)) }
         let request = HTTPRequest(
@@ -64,7 +68,9 @@ public struct SouthgateClient: Sendable {
                 ("Correlation-ID", Self.correlationID()),
             ],
             body: Array(form.utf8))
-        return try call("token", request, expect: 200) { json throws(SouthgateResponseError) in try AccessTokenGrant(json: json) }
+        return try call("token", request, expect: 200) { json throws(SouthgateResponseError) in
+            try AccessTokenGrant(json: json)
+        }
     }
 
     private func jsonHeaders(bearer: String) -> [(name: String, value: String)] {
@@ -78,7 +84,10 @@ public struct SouthgateClient: Sendable {
 
     /// Sends, then maps the status to a value or a named error. The response body of a success
     /// holds credentials and is never put into an error or a log line.
-    func call<Value>(_ operation: String, _ request: HTTPRequest, expect: Int, decode: (JSONValue) throws(SouthgateResponseError) -> Value) throws(SouthgateError) -> Exchange<Value> {
+    func call<Value>(
+        _ operation: String, _ request: HTTPRequest, expect: Int,
+        decode: (JSONValue) throws(SouthgateResponseError) -> Value
+    ) throws(SouthgateError) -> Exchange<Value> {
         let response: HTTPResponse
         do {
             response = try transport.perform(request)
@@ -99,13 +108,16 @@ public struct SouthgateClient: Sendable {
         do {
             json = try JSONValue.parse(response.body)
         } catch {
-            throw SouthgateError(kind: .invalidResponse("body is not JSON (\(error.line):\(error.column))"), operation: operation,
-                                 status: response.status, serverTime: serverTime)
+            throw SouthgateError(
+                kind: .invalidResponse("body is not JSON (\(error.line):\(error.column))"), operation: operation,
+                status: response.status, serverTime: serverTime)
         }
         do {
             return Exchange(value: try decode(json), serverTime: serverTime)
         } catch {
-            throw SouthgateError(kind: .invalidResponse(error.detail), operation: operation, status: response.status, serverTime: serverTime)
+            throw SouthgateError(
+                kind: .invalidResponse(error.detail), operation: operation, status: response.status,
+                serverTime: serverTime)
         }
     }
 
@@ -133,7 +145,8 @@ public struct SouthgateClient: Sendable {
     /// The error text of either body family (docs/protocol.md §1), shortened.
     static func serverMessage(_ body: [UInt8]) -> String? {
         guard let json = try? JSONValue.parse(body) else { return nil }
-        let parts = [json["error"]?.stringValue, json["error_description"]?.stringValue, json["message"]?.stringValue].compactMap { $0 }
+        let parts = [json["error"]?.stringValue, json["error_description"]?.stringValue, json["message"]?.stringValue]
+            .compactMap { $0 }
         guard !parts.isEmpty else { return nil }
         let text = parts.joined(separator: ": ")
         return text.count > 300 ? String(text.prefix(300)) + "…" : text
@@ -146,8 +159,9 @@ enum FormEncoding {
         var out = ""
         for byte in text.utf8 {
             switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "*"):
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "*"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
                 let hex = String(byte, radix: 16, uppercase: true)

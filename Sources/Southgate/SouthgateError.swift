@@ -35,7 +35,10 @@ public struct SouthgateError: Error, Equatable, Sendable, CustomStringConvertibl
     /// Epoch seconds of the server clock, from `Server-Time` or `Date` (docs/protocol.md §10.3).
     public var serverTime: Double?
 
-    public init(kind: Kind, operation: String, status: Int? = nil, serverMessage: String? = nil, retryAfter: Double? = nil, serverTime: Double? = nil) {
+    public init(
+        kind: Kind, operation: String, status: Int? = nil, serverMessage: String? = nil, retryAfter: Double? = nil,
+        serverTime: Double? = nil
+    ) {
         self.kind = kind
         self.operation = operation
         self.status = status

@@ -1,7 +1,11 @@
 /// One HTTP exchange, as the southgate client needs it. The seam between the API code and libcurl:
 /// unit tests replace the transport with a recording fake.
 public struct HTTPRequest: Sendable, Equatable {
-    public enum Method: String, Sendable { case get = "GET", post = "POST", put = "PUT" }
+    public enum Method: String, Sendable {
+        case get = "GET"
+        case post = "POST"
+        case put = "PUT"
+    }
 
     public var method: Method
     public var url: String

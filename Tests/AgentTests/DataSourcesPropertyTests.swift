@@ -1,5 +1,6 @@
 import Platform
 import XCTest
+
 @testable import Agent
 
 /// Random valid configurations, written in the YAML subset by a small emitter that picks a
@@ -7,8 +8,11 @@ import XCTest
 final class DataSourcesPropertyTests: XCTestCase {
     /// Text pieces that stress the scanner: indicators, quotes, comment and mapping markers, YAML
     /// keywords, several scripts, astral characters.
-    static let pieces = ["a", "Z", "0", "7", " ", "  ", "#", " #", ": ", ":", "\"", "'", "''", "\\", "é", "Жар", "水温", "😀", "°C", "-", "- ",
-                         "[", "]", "{", "}", "&", "*", "!", "%", "@", "|", ">", "~", "null", "true", "?", ",", "/", "\\n", "---", "Ω"]
+    static let pieces = [
+        "a", "Z", "0", "7", " ", "  ", "#", " #", ": ", ":", "\"", "'", "''", "\\", "é", "Жар", "水温", "😀", "°C", "-",
+        "- ",
+        "[", "]", "{", "}", "&", "*", "!", "%", "@", "|", ">", "~", "null", "true", "?", ",", "/", "\\n", "---", "Ω",
+    ]
     /// Only descriptions and customData values may hold these.
     static let controlPieces = ["\n", "\t", "\r"]
 
@@ -30,7 +34,9 @@ final class DataSourcesPropertyTests: XCTestCase {
             var out = ""
             let target = int(0...min(limit, chance(10) ? limit : 12))
             while out.utf16.count < target {
-                let piece = controls && chance(10) ? Self.controlPiece(&rng) : DataSourcesPropertyTests.pieces.randomElement(using: &rng)!
+                let piece =
+                    controls && chance(10)
+                    ? Self.controlPiece(&rng) : DataSourcesPropertyTests.pieces.randomElement(using: &rng)!
                 if out.utf16.count + piece.utf16.count > limit { break }
                 out += piece
             }
@@ -38,7 +44,9 @@ final class DataSourcesPropertyTests: XCTestCase {
             return out
         }
 
-        static func controlPiece(_ rng: inout XorShift) -> String { DataSourcesPropertyTests.controlPieces.randomElement(using: &rng)! }
+        static func controlPiece(_ rng: inout XorShift) -> String {
+            DataSourcesPropertyTests.controlPieces.randomElement(using: &rng)!
+        }
 
         mutating func customData() -> [(String, String)] {
             var pairs: [(String, String)] = []
@@ -66,12 +74,18 @@ final class DataSourcesPropertyTests: XCTestCase {
                     } else {
                         id = DataSourceConfiguration.derivedPointID(source: name, point: pointName)
                     }
-                    points.append(DataPoint(id: id, name: pointName, description: chance(50) ? text(limit: 256, nonEmpty: false, controls: true) : nil,
-                                            type: DataPointType.allCases.randomElement(using: &rng)!, unit: chance(30) ? "" : text(limit: 32),
-                                            customData: customData()))
+                    points.append(
+                        DataPoint(
+                            id: id, name: pointName,
+                            description: chance(50) ? text(limit: 256, nonEmpty: false, controls: true) : nil,
+                            type: DataPointType.allCases.randomElement(using: &rng)!,
+                            unit: chance(30) ? "" : text(limit: 32),
+                            customData: customData()))
                 }
-                sources.append(DataSource(name: name, description: chance(50) ? text(limit: 256, nonEmpty: false, controls: true) : nil,
-                                          customData: customData(), dataPoints: points))
+                sources.append(
+                    DataSource(
+                        name: name, description: chance(50) ? text(limit: 256, nonEmpty: false, controls: true) : nil,
+                        customData: customData(), dataPoints: points))
             }
             let explicit = chance(50)
             let id = explicit ? text(limit: 36) : DataSourceConfiguration.derivedConfigurationID(sources)
@@ -96,16 +110,28 @@ final class DataSourcesPropertyTests: XCTestCase {
         mutating func chance(_ percent: UInt64) -> Bool { rng.next() % 100 < percent }
 
         static func tree(_ configuration: DataSourceConfiguration, explicitID: Bool, pointIDs: Set<String>) -> Tree {
-            func optional(_ key: String, _ value: String?) -> [(String, Tree)] { value.map { [(key, .text($0))] } ?? [] }
-            func custom(_ pairs: [(String, String)]) -> [(String, Tree)] { pairs.isEmpty ? [] : [("customData", .map(pairs.map { ($0.0, .text($0.1)) }))] }
+            func optional(_ key: String, _ value: String?) -> [(String, Tree)] {
+                value.map { [(key, .text($0))] } ?? []
+            }
+            func custom(_ pairs: [(String, String)]) -> [(String, Tree)] {
+                pairs.isEmpty ? [] : [("customData", .map(pairs.map { ($0.0, .text($0.1)) }))]
+            }
             let sources = configuration.dataSources.map { source -> Tree in
                 let points = source.dataPoints.map { point -> Tree in
-                    .map((pointIDs.contains(point.id) ? [("id", .text(point.id))] : []) + [("name", .text(point.name))] + optional("description", point.description)
-                         + [("type", .text(point.type.rawValue)), ("unit", .text(point.unit))] + custom(point.customData))
+                    .map(
+                        (pointIDs.contains(point.id) ? [("id", .text(point.id))] : []) + [("name", .text(point.name))]
+                            + optional("description", point.description)
+                            + [("type", .text(point.type.rawValue)), ("unit", .text(point.unit))]
+                            + custom(point.customData))
                 }
-                return .map([("name", .text(source.name))] + optional("description", source.description) + custom(source.customData) + [("dataPoints", .list(points))])
+                return .map(
+                    [("name", .text(source.name))] + optional("description", source.description)
+                        + custom(source.customData) + [("dataPoints", .list(points))])
             }
-            return .map((explicitID ? [("configurationId", .text(configuration.configurationID))] : []) + [("dataSources", .list(sources))])
+            return .map(
+                (explicitID ? [("configurationId", .text(configuration.configurationID))] : []) + [
+                    ("dataSources", .list(sources))
+                ])
         }
 
         /// A scalar in a style that keeps its text: plain when safe (sometimes anyway quoted), else quoted.
@@ -124,8 +150,10 @@ final class DataSourcesPropertyTests: XCTestCase {
                 case "/" where chance(50): out += "\\/"
                 case _ where !scalar.isASCII && chance(30):
                     let hex = String(scalar.value, radix: 16, uppercase: chance(50))
-                    out += scalar.value > 0xFFFF ? "\\U" + String(repeating: "0", count: 8 - hex.count) + hex
-                                                 : "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                    out +=
+                        scalar.value > 0xFFFF
+                        ? "\\U" + String(repeating: "0", count: 8 - hex.count) + hex
+                        : "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 default: out.unicodeScalars.append(scalar)
                 }
             }
@@ -134,14 +162,19 @@ final class DataSourcesPropertyTests: XCTestCase {
 
         static func plainIsSafe(_ text: String) -> Bool {
             guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last else { return false }
-            return !"-?:,[]{}#&*!|>'\"%@`~ \t".unicodeScalars.contains(first) && last != " " && last != ":" && last != "\t"
+            return !"-?:,[]{}#&*!|>'\"%@`~ \t".unicodeScalars.contains(first) && last != " " && last != ":"
+                && last != "\t"
                 && !text.contains(": ") && !text.contains(" #") && !text.unicodeScalars.contains { $0.value < 0x20 }
                 && !["null", "Null", "NULL", "---", "..."].contains(text)
         }
 
         mutating func comment(indent: Int) {
             if chance(8) { lines.append("") }
-            if chance(8) { lines.append(String(repeating: " ", count: indent) + "# " + (chance(50) ? "comment: with - [flow] 'quotes'" : "#")) }
+            if chance(8) {
+                lines.append(
+                    String(repeating: " ", count: indent) + "# "
+                        + (chance(50) ? "comment: with - [flow] 'quotes'" : "#"))
+            }
         }
 
         mutating func trailing() -> String { chance(15) ? "   # trailing: \"x\" #" : "" }
@@ -155,15 +188,25 @@ final class DataSourcesPropertyTests: XCTestCase {
                     let prefix = index == 0 && firstPrefix != nil ? firstPrefix! : String(repeating: " ", count: indent)
                     let keyText = shuffle ? key : scalar(key)  // schema keys plain; customData keys in any style
                     switch value {
-                    case .text(let text): lines.append(prefix + keyText + ":" + String(repeating: " ", count: chance(10) ? 3 : 1) + scalar(text) + trailing())
-                    case .map: lines.append(prefix + keyText + ":" + trailing()); write(value, indent: indent + step, shuffle: false)
-                    case .list: lines.append(prefix + keyText + ":" + trailing()); write(value, indent: indent + step, shuffle: true)
+                    case .text(let text):
+                        lines.append(
+                            prefix + keyText + ":" + String(repeating: " ", count: chance(10) ? 3 : 1) + scalar(text)
+                                + trailing())
+                    case .map:
+                        lines.append(prefix + keyText + ":" + trailing())
+                        write(value, indent: indent + step, shuffle: false)
+                    case .list:
+                        lines.append(prefix + keyText + ":" + trailing())
+                        write(value, indent: indent + step, shuffle: true)
                     }
                 }
             case .list(let items):
                 for item in items {
                     comment(indent: indent)
-                    write(item, indent: indent + 1 + dashGap, firstPrefix: String(repeating: " ", count: indent) + "-" + String(repeating: " ", count: dashGap), shuffle: true)
+                    write(
+                        item, indent: indent + 1 + dashGap,
+                        firstPrefix: String(repeating: " ", count: indent) + "-"
+                            + String(repeating: " ", count: dashGap), shuffle: true)
                 }
             case .text:
                 preconditionFailure("a document is a mapping")
@@ -178,7 +221,8 @@ final class DataSourcesPropertyTests: XCTestCase {
         }
     }
 
-    /// GIVEN 200 random valid configurations (seeded) WHEN written in the YAML subset and parsed THEN each parses to the model it was written from, and its canonical JSON reads back the same.
+    /// GIVEN 200 random valid configurations (seeded) WHEN written in the YAML subset and parsed THEN each parses to
+    /// the model it was written from, and its canonical JSON reads back the same.
     func testRandomConfigurationsRoundTrip() throws {
         var seeds = XorShift(seed: 0x5EED_DA7A_50CE)
         for round in 0..<200 {
@@ -200,10 +244,17 @@ final class DataSourcesPropertyTests: XCTestCase {
         }
     }
 
-    /// GIVEN the good corpus mutated 3,000 times (seeded: bytes flipped, indicators and tabs inserted, lines dropped or repeated) WHEN parsed THEN each result is a model or a ConfigurationError with a position inside the file, never a crash.
+    /// GIVEN the good corpus mutated 3,000 times (seeded: bytes flipped, indicators and tabs inserted, lines dropped or
+    /// repeated) WHEN parsed THEN each result is a model or a ConfigurationError with a position inside the file, never
+    /// a crash.
     func testMutatedFilesFailCleanly() throws {
-        let corpus = try DataSourcesFixtures.names().filter { $0.hasPrefix("good_") }.map { try DataSourcesFixtures.read($0) }
-        let inserts: [[UInt8]] = ["\t", "\"", "'", "#", ": ", "- ", "&a ", "*", "!", "[", "{", "|", "\\", "\\u", "---\n", "\n", "  ", "\r", "\u{FEFF}", "é", "\u{0}"].map { Array($0.utf8) }
+        let corpus = try DataSourcesFixtures.names().filter { $0.hasPrefix("good_") }.map {
+            try DataSourcesFixtures.read($0)
+        }
+        let inserts: [[UInt8]] = [
+            "\t", "\"", "'", "#", ": ", "- ", "&a ", "*", "!", "[", "{", "|", "\\", "\\u", "---\n", "\n", "  ", "\r",
+            "\u{FEFF}", "é", "\u{0}",
+        ].map { Array($0.utf8) }
         // HUBAGENT_FUZZ_SECONDS turns the 3,000 runs into a timed campaign (with
         // HUBAGENT_FUZZ_SEED for a different sequence); CI keeps the short, fixed one.
         let environment = ProcessEnvironment.current
@@ -220,7 +271,8 @@ final class DataSourcesPropertyTests: XCTestCase {
                 switch rng.next() % 4 {
                 case 0 where at < bytes.count: bytes[at] = UInt8.random(in: 0...255, using: &rng)
                 case 1: bytes.insert(contentsOf: inserts.randomElement(using: &rng)!, at: at)
-                case 2 where at < bytes.count: bytes.removeSubrange(at..<min(bytes.count, at + Int.random(in: 1...20, using: &rng)))
+                case 2 where at < bytes.count:
+                    bytes.removeSubrange(at..<min(bytes.count, at + Int.random(in: 1...20, using: &rng)))
                 default:
                     let lineStart = bytes[..<at].lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
                     let lineEnd = bytes[at...].firstIndex(of: 0x0A).map { $0 + 1 } ?? bytes.count
@@ -240,6 +292,8 @@ final class DataSourcesPropertyTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(accepted, 0, "some mutations keep the file valid")
-        if seconds != nil { print("mutation campaign: \(executions) executions, \(accepted) accepted, corpus \(corpus.count) files") }
+        if seconds != nil {
+            print("mutation campaign: \(executions) executions, \(accepted) accepted, corpus \(corpus.count) files")
+        }
     }
 }

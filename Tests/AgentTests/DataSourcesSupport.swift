@@ -1,7 +1,8 @@
 import Glibc
-import XCTest
-@testable import Agent
 import Platform
+import XCTest
+
+@testable import Agent
 
 /// The files under `Fixtures/datasources/`, found from this source file's path: SwiftPM resources
 /// would need Package.swift, and the corpus is read-only test input.
@@ -25,7 +26,9 @@ enum DataSourcesFixtures {
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             if name.hasSuffix(".yaml") { names.append(name) }
         }
         return names.sorted()
@@ -47,18 +50,26 @@ struct XorShift: RandomNumberGenerator {
 }
 
 extension DataSourceConfiguration {
-    static func parse(_ text: String, file: String = "datasources.yaml") throws(ConfigurationError) -> DataSourceConfiguration {
+    static func parse(_ text: String, file: String = "datasources.yaml") throws(ConfigurationError)
+        -> DataSourceConfiguration
+    {
         try parse(Array(text.utf8), file: file)
     }
 }
 
 /// Asserts that `body` throws a `ConfigurationError` at `line`:`column` whose message or fix contains `text`.
-func assertRefused<T>(_ body: @autoclosure () throws -> T, line: Int?, column: Int?, _ text: String, _ context: String = "",
-                      file: StaticString = #filePath, testLine: UInt = #line) {
+func assertRefused<T>(
+    _ body: @autoclosure () throws -> T, line: Int?, column: Int?, _ text: String, _ context: String = "",
+    file: StaticString = #filePath, testLine: UInt = #line
+) {
     XCTAssertThrowsError(try body(), context, file: file, line: testLine) { error in
-        guard let error = error as? ConfigurationError else { return XCTFail("\(context): \(error)", file: file, line: testLine) }
+        guard let error = error as? ConfigurationError else {
+            return XCTFail("\(context): \(error)", file: file, line: testLine)
+        }
         XCTAssertEqual(error.line, line, "\(context): \(error)", file: file, line: testLine)
         XCTAssertEqual(error.column, column, "\(context): \(error)", file: file, line: testLine)
-        XCTAssertTrue(error.description.contains(text), "\(context): \"\(error)\" does not contain \"\(text)\"", file: file, line: testLine)
+        XCTAssertTrue(
+            error.description.contains(text), "\(context): \"\(error)\" does not contain \"\(text)\"", file: file,
+            line: testLine)
     }
 }

@@ -1,11 +1,12 @@
+import Crypto
 import Glibc
+import JSON
+import Southgate
 import Synchronization
 import XCTest
+
 @testable import Agent
-import Crypto
-import JSON
 @testable import Platform
-import Southgate
 
 /// The effects performer against a real state directory and a scripted transport that looks at
 /// the disk whenever a request leaves: what is durable before each request (docs/design.md §4
@@ -17,7 +18,9 @@ final class EffectsTests: XCTestCase {
     /// Answers from a script and records each request with the state on disk at that moment.
     final class DiskWatchingTransport: Transport, Sendable {
         private let store: StateStore
-        private let state = Mutex<(seen: [(HTTPRequest, StoredState)], answers: [Result<HTTPResponse, TransportError>])>(([], []))
+        private let state = Mutex<
+            (seen: [(HTTPRequest, StoredState)], answers: [Result<HTTPResponse, TransportError>])
+        >(([], []))
 
         init(store: StateStore, answers: [Result<HTTPResponse, TransportError>]) {
             self.store = store
@@ -32,7 +35,8 @@ final class EffectsTests: XCTestCase {
             let onDisk = (try? store.load().state) ?? StoredState()
             let answer = state.withLock { state -> Result<HTTPResponse, TransportError> in
                 state.seen.append((request, onDisk))
-                return state.answers.isEmpty ? .failure(.other(detail: "no scripted answer")) : state.answers.removeFirst()
+                return state.answers.isEmpty
+                    ? .failure(.other(detail: "no scripted answer")) : state.answers.removeFirst()
             }
             return try answer.get()
         }
@@ -59,18 +63,25 @@ final class EffectsTests: XCTestCase {
         super.tearDown()
     }
 
-    private func setUp(_ answers: Result<HTTPResponse, TransportError>...) throws -> (Effects, StateStore, DiskWatchingTransport) {
+    private func setUp(_ answers: Result<HTTPResponse, TransportError>...) throws -> (
+        Effects, StateStore, DiskWatchingTransport
+    ) {
         let store = StateStore(directory: try StateDirectory(path: root + "/state"))
         let transport = DiskWatchingTransport(store: store, answers: answers)
         let logger = Logger(minimum: .error, sink: QuietSink())
-        return (Effects(store: store, clock: FixedClock(time: t0), logger: logger, transport: transport), store, transport)
+        return (
+            Effects(store: store, clock: FixedClock(time: t0), logger: logger, transport: transport), store, transport
+        )
     }
 
     private func identifier(status: Int, tag: String, secret: Bool) -> Result<HTTPResponse, TransportError> {
-        var body = #"{"client_id":"\#(Fixture.clientID)","registration_access_token":"rat-\#(tag)","#
-            + #""registration_client_uri":"\#(Fixture.registrationURI)","client_secret_expires_at":\#(Int64(t0) + 86400)"#
+        var body =
+            #"{"client_id":"\#(Fixture.clientID)","registration_access_token":"rat-\#(tag)","#
+            + #""registration_client_uri":"\#(Fixture.registrationURI)","client_secret_expires_at":"#
+            + #"\#(Int64(t0) + 86400)"#
         if secret { body += #","client_secret":"secret-\#(tag)""# }
-        return .success(HTTPResponse(status: status, headers: ["server-time": "\(Int64(t0) + 7)"], body: Array((body + "}").utf8)))
+        return .success(
+            HTTPResponse(status: status, headers: ["server-time": "\(Int64(t0) + 7)"], body: Array((body + "}").utf8)))
     }
 
     private let lost = Result<HTTPResponse, TransportError>.failure(.connectionLost(detail: "reset by peer"))
@@ -85,20 +96,25 @@ final class EffectsTests: XCTestCase {
         try RSAPrivateKey(pkcs8PEM: try XCTUnwrap(pem)).publicKey.jwk(kid: "k").n
     }
 
-    /// GIVEN an RSA_3072 boarding file WHEN the register answer is lost and onboarding is repeated THEN both requests carried the key that was on disk when they left, the same key both times.
+    /// GIVEN an RSA_3072 boarding file WHEN the register answer is lost and onboarding is repeated THEN both requests
+    /// carried the key that was on disk when they left, the same key both times.
     func testRSAOnboardingKeyIsDurableBeforeEachRegister() throws {
         let (effects, store, transport) = try setUp(lost, identifier(status: 201, tag: "new", secret: false))
         let boarding = try Fixture.boarding(profile: .rsa3072)
         let first = effects.register(boarding, stored: StoredState(), serverClock: ServerClock())
         guard case .registered(let afterLoss, .failure(.southgate))? = first.first else { return XCTFail("\(first)") }
         let second = effects.register(boarding, stored: afterLoss, serverClock: ServerClock())
-        guard case .registered(let onboarded, .success(let serverTime))? = second.first, second.count == 1 else { return XCTFail("\(second)") }
+        guard case .registered(let onboarded, .success(let serverTime))? = second.first, second.count == 1 else {
+            return XCTFail("\(second)")
+        }
         XCTAssertEqual(serverTime, t0 + 7)
 
         let seen = transport.seen
         XCTAssertEqual(seen.count, 2)
         for (request, onDisk) in seen {
-            XCTAssertEqual(try modulus(request), try modulus(ofPEM: onDisk.onboarding?.keyPEM), "the key was durable when its public half left")
+            XCTAssertEqual(
+                try modulus(request), try modulus(ofPEM: onDisk.onboarding?.keyPEM),
+                "the key was durable when its public half left")
         }
         XCTAssertEqual(try modulus(seen[0].request), try modulus(seen[1].request), "the repeat sends the same key")
         let loaded = try store.load().state
@@ -108,7 +124,8 @@ final class EffectsTests: XCTestCase {
         XCTAssertNil(loaded.onboarding)
     }
 
-    /// GIVEN an onboarded identity WHEN a rotation's answer is lost and it is repeated THEN each PUT left with the in-progress marker on disk, both carried the same RAT, and the stored result rotates from it.
+    /// GIVEN an onboarded identity WHEN a rotation's answer is lost and it is repeated THEN each PUT left with the
+    /// in-progress marker on disk, both carried the same RAT, and the stored result rotates from it.
     func testRotationMarkerIsDurableBeforeEachPut() throws {
         let (effects, store, transport) = try setUp(lost, identifier(status: 200, tag: "rotated", secret: true))
         let identity = Fixture.identity()
@@ -121,7 +138,9 @@ final class EffectsTests: XCTestCase {
 
         let seen = transport.seen
         XCTAssertEqual(seen.map(\.onDisk.identity?.rotationInProgress), [true, true])
-        XCTAssertEqual(seen.map { $0.request.headers.first { $0.name == "Authorization" }?.value }, ["Bearer rat-current", "Bearer rat-current"])
+        XCTAssertEqual(
+            seen.map { $0.request.headers.first { $0.name == "Authorization" }?.value },
+            ["Bearer rat-current", "Bearer rat-current"])
         XCTAssertEqual(seen[0].request.body, seen[1].request.body)
         XCTAssertEqual(try store.load().state, rotated)
         XCTAssertEqual(rotated.identity?.previous, identity.current)
@@ -135,13 +154,16 @@ final class EffectsTests: XCTestCase {
         let initial = try store.save(Fixture.stored(Fixture.identity(), generation: 0))
         Syscall.setFaultInjector { $0 == .rename ? ENOSPC : nil }
         let events = effects.rotate(using: .current, stored: initial, serverClock: ServerClock())
-        guard case .rotated(let state, .current, .failure(.storage(let error)))? = events.first else { return XCTFail("\(events)") }
+        guard case .rotated(let state, .current, .failure(.storage(let error)))? = events.first else {
+            return XCTFail("\(events)")
+        }
         XCTAssertEqual(error.errno, ENOSPC)
         XCTAssertEqual(state, initial)
         XCTAssertTrue(transport.seen.isEmpty)
     }
 
-    /// GIVEN southgate accepting a registration WHEN the disk refuses its answer THEN the answer is reported in use (success) and unstored (a second event), so the lifecycle keeps it and retries.
+    /// GIVEN southgate accepting a registration WHEN the disk refuses its answer THEN the answer is reported in use
+    /// (success) and unstored (a second event), so the lifecycle keeps it and retries.
     func testAcceptedButUnstoredAnswerIsKeptInUse() throws {
         let (effects, store, _) = try setUp(identifier(status: 201, tag: "new", secret: true))
         let boarding = try Fixture.boarding()
@@ -157,7 +179,9 @@ final class EffectsTests: XCTestCase {
         }
         let events = effects.register(boarding, stored: onDiskBefore, serverClock: ServerClock())
         XCTAssertEqual(events.count, 2)
-        guard case .registered(let inUse, .success)? = events.first, case .stored(let unstored, .failure(.storage))? = events.last else {
+        guard case .registered(let inUse, .success)? = events.first,
+            case .stored(let unstored, .failure(.storage))? = events.last
+        else {
             return XCTFail("\(events)")
         }
         XCTAssertEqual(inUse, unstored)

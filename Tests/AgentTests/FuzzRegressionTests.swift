@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Agent
 @testable import Southgate
 
@@ -8,8 +9,10 @@ final class FuzzRegressionBoardingTests: XCTestCase {
         Array(Fixture.boardingJSON(iat: try Fixture.iat(exp: 1_800_604_800), tenant: tenant, baseURL: baseURL).utf8)
     }
 
-    private func expectRefused(_ bytes: [UInt8], _ message: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertThrowsError(try BoardingConfiguration.parse(bytes, file: "boarding.json"), file: file, line: line) { error in
+    private func expectRefused(_ bytes: [UInt8], _ message: String, file: StaticString = #filePath, line: UInt = #line)
+    {
+        XCTAssertThrowsError(try BoardingConfiguration.parse(bytes, file: "boarding.json"), file: file, line: line) {
+            error in
             XCTAssertEqual((error as? ConfigurationError)?.message, message, file: file, line: line)
         }
     }
@@ -19,13 +22,17 @@ final class FuzzRegressionBoardingTests: XCTestCase {
     /// log lines and to libcurl.
     func testBaseURLWithControlCharacterIsRefused() throws {
         // (as written in the JSON file, as parsed)
-        for (written, url) in [("https://southgate.e\u{7F}ample.test", "https://southgate.e\u{7F}ample.test"),
-                               (#"https://southgate.example.test\n"#, "https://southgate.example.test\n"),
-                               (#"https://southgate.example.test/\tx"#, "https://southgate.example.test/\tx"),
-                               ("https://southgate.example.test/\u{85}", "https://southgate.example.test/\u{85}")] {
+        for (written, url) in [
+            ("https://southgate.e\u{7F}ample.test", "https://southgate.e\u{7F}ample.test"),
+            (#"https://southgate.example.test\n"#, "https://southgate.example.test\n"),
+            (#"https://southgate.example.test/\tx"#, "https://southgate.example.test/\tx"),
+            ("https://southgate.example.test/\u{85}", "https://southgate.example.test/\u{85}"),
+        ] {
             expectRefused(try boarding(baseURL: written), "content.baseUrl \"\(url)\" is not a valid URL")
         }
-        XCTAssertNoThrow(try BoardingConfiguration.parse(try boarding(baseURL: "https://gateway.eu1.mindsphere.io/"), file: "boarding.json"))
+        XCTAssertNoThrow(
+            try BoardingConfiguration.parse(
+                try boarding(baseURL: "https://gateway.eu1.mindsphere.io/"), file: "boarding.json"))
     }
 
     /// GIVEN a tenant with a line break or an escape character WHEN parsed THEN refused: it is
@@ -56,8 +63,11 @@ final class FuzzRegressionSouthgateTests: XCTestCase {
         XCTAssertEqual(HTTPDate.parseIMFFixdate("Thu, 29 Feb 2024 00:00:00 GMT"), 1_709_164_800)
         XCTAssertEqual(HTTPDate.parseIMFFixdate("Tue, 01 Dec 2026 04:45:55 GMT"), 1_796_100_355)
 
-        let transport = RecordingTransport(.success(HTTPResponse(status: 400, headers: ["date": "Sat, 31 Nov 2026 04:45:55 GMT"],
-                                                                 body: Array(#"{"error":"invalid_client"}"#.utf8))))
+        let transport = RecordingTransport(
+            .success(
+                HTTPResponse(
+                    status: 400, headers: ["date": "Sat, 31 Nov 2026 04:45:55 GMT"],
+                    body: Array(#"{"error":"invalid_client"}"#.utf8))))
         let client = SouthgateClient(baseURL: "https://southgate.example.test", transport: transport)
         XCTAssertThrowsError(try client.token(clientAssertion: "a.b.c")) { error in
             XCTAssertEqual((error as? SouthgateError)?.kind, .badRequest)

@@ -1,6 +1,7 @@
-import XCTest
-@testable import Agent
 import Southgate
+import XCTest
+
+@testable import Agent
 
 /// The data source configuration in the lifecycle: upload only what differs from the last upload
 /// for this identity, never a refused content again, never from an invalid file (docs/design.md §6).
@@ -31,7 +32,9 @@ final class LifecycleDataSourcesTests: XCTestCase {
     }
 
     func uploads(_ actions: [Lifecycle.Action]) -> [DataSourceConfiguration] {
-        actions.compactMap { if case .uploadDataSources(let configuration, _, _, _) = $0 { configuration } else { nil } }
+        actions.compactMap {
+            if case .uploadDataSources(let configuration, _, _, _) = $0 { configuration } else { nil }
+        }
     }
 
     /// GIVEN an onboarded agent with a token and no record WHEN the file is read THEN it is uploaded with that token.
@@ -46,15 +49,19 @@ final class LifecycleDataSourcesTests: XCTestCase {
     /// GIVEN a record of this content for this identity WHEN the file is read (a restart) THEN no upload.
     func testNoUploadWhenUnchanged() throws {
         let config = try configuration()
-        var (lifecycle, _) = onboarded(record: DataSourceRecord(clientID: Fixture.clientID, contentHash: config.contentHash,
-                                                                configurationID: "line-1", eTag: "3", uploadedAt: t0 - 100))
+        var (lifecycle, _) = onboarded(
+            record: DataSourceRecord(
+                clientID: Fixture.clientID, contentHash: config.contentHash,
+                configurationID: "line-1", eTag: "3", uploadedAt: t0 - 100))
         XCTAssertEqual(uploads(lifecycle.step(.dataSourcesRead(.success(config)), now: t0 + 1)), [])
     }
 
     /// GIVEN a record made for another agent WHEN the same content is read THEN it is uploaded, with eTag "0".
     func testNewIdentityUploadsAgain() throws {
         let config = try configuration()
-        let record = DataSourceRecord(clientID: "another-agent", contentHash: config.contentHash, configurationID: "line-1", eTag: "3", uploadedAt: t0)
+        let record = DataSourceRecord(
+            clientID: "another-agent", contentHash: config.contentHash, configurationID: "line-1", eTag: "3",
+            uploadedAt: t0)
         var (lifecycle, stored) = onboarded(record: record)
         XCTAssertEqual(uploads(lifecycle.step(.dataSourcesRead(.success(config)), now: t0 + 1)), [config])
         XCTAssertEqual(stored.dataSourceETag(for: Fixture.clientID), "0")
@@ -75,13 +82,16 @@ final class LifecycleDataSourcesTests: XCTestCase {
         XCTAssertEqual(uploads(lifecycle.step(.dataSourcesRead(.success(changed)), now: t0 + 1201)), [changed])
     }
 
-    /// GIVEN a configuration in force WHEN the file becomes invalid THEN the previous one stays and nothing is uploaded.
+    /// GIVEN a configuration in force WHEN the file becomes invalid THEN the previous one stays and nothing is
+    /// uploaded.
     func testInvalidFileKeepsThePreviousConfiguration() throws {
         var (lifecycle, stored) = onboarded()
         let config = try configuration()
         _ = lifecycle.step(.dataSourcesRead(.success(config)), now: t0 + 1)
         var uploaded = stored
-        uploaded.dataSources = DataSourceRecord(clientID: Fixture.clientID, contentHash: config.contentHash, configurationID: "line-1", eTag: "1", uploadedAt: t0 + 1)
+        uploaded.dataSources = DataSourceRecord(
+            clientID: Fixture.clientID, contentHash: config.contentHash, configurationID: "line-1", eTag: "1",
+            uploadedAt: t0 + 1)
         _ = lifecycle.step(.dataSourcesUploaded(stored: uploaded, outcome: .success(())), now: t0 + 2)
         let error = ConfigurationError(file: "datasources.yaml", line: 7, column: 15, message: "unknown type \"FLOAT\"")
         let actions = lifecycle.step(.dataSourcesRead(.failure(error)), now: t0 + 3)

@@ -1,6 +1,7 @@
-import XCTest
-@testable import Agent
 import Crypto
+import XCTest
+
+@testable import Agent
 
 /// `Identity.makeSigner`: the one construction of the client assertion's signer.
 final class SignerTests: XCTestCase {

@@ -1,9 +1,10 @@
+import Crypto
 import Glibc
+import JSON
 import Synchronization
 import XCTest
+
 @testable import Agent
-import Crypto
-import JSON
 @testable import Platform
 
 /// docs/design.md §9 against a real temporary directory; faults come from `Syscall.setFaultInjector`.
@@ -30,14 +31,20 @@ final class StateStoreTests: XCTestCase {
 
     /// A state with every part filled in: both profiles, previous, pending key, onboarding, used fingerprints, archive.
     private func fullState() -> StoredState {
-        var identity = Fixture.identity(profile: .rsa3072, issuedAt: 1_800_000_000.25, withPrevious: true, fingerprint: "f-2")
-        identity.pendingKeyPEM = SecretBytes("-----BEGIN PRIVATE KEY-----\npending \"key\"\n-----END PRIVATE KEY-----\n")
+        var identity = Fixture.identity(
+            profile: .rsa3072, issuedAt: 1_800_000_000.25, withPrevious: true, fingerprint: "f-2")
+        identity.pendingKeyPEM = SecretBytes(
+            "-----BEGIN PRIVATE KEY-----\npending \"key\"\n-----END PRIVATE KEY-----\n")
         identity.rotationInProgress = true
         var state = StoredState()
         state.identity = identity
-        state.onboarding = PendingOnboarding(boardingFingerprint: "f-3", keyPEM: SecretBytes("-----BEGIN PRIVATE KEY-----\nonboarding\n-----END PRIVATE KEY-----\n"))
+        state.onboarding = PendingOnboarding(
+            boardingFingerprint: "f-3",
+            keyPEM: SecretBytes("-----BEGIN PRIVATE KEY-----\nonboarding\n-----END PRIVATE KEY-----\n"))
         state.usedBoardingFingerprints = ["f-1", "f-2"]
-        state.archivedIdentity = Fixture.identity(profile: .sharedSecret, issuedAt: 1_790_000_000, lifetime: nil, withPrevious: false, fingerprint: "f-1", tag: "archived")
+        state.archivedIdentity = Fixture.identity(
+            profile: .sharedSecret, issuedAt: 1_790_000_000, lifetime: nil, withPrevious: false, fingerprint: "f-1",
+            tag: "archived")
         return state
     }
 
@@ -85,12 +92,14 @@ final class StateStoreTests: XCTestCase {
         XCTAssertEqual(loaded.state.usedBoardingFingerprints, ["c"])
     }
 
-    /// GIVEN a corrupt newest generation WHEN loaded THEN the previous one is returned and the corrupt file is reported in `skipped`.
+    /// GIVEN a corrupt newest generation WHEN loaded THEN the previous one is returned and the corrupt file is reported
+    /// in `skipped`.
     func testCorruptNewestFallsBackToPrevious() throws {
         let store = try makeStore()
         try store.save(stateWith(tag: "a"))
         try store.save(stateWith(tag: "b"))
-        try StateDirectory(path: statePath).replace("state.3.json", with: Array("{\"format\":1,\"identity\":{\"profile\":".utf8))
+        try StateDirectory(path: statePath).replace(
+            "state.3.json", with: Array("{\"format\":1,\"identity\":{\"profile\":".utf8))
         let loaded = try store.load()
         XCTAssertEqual(loaded.state.generation, 2)
         XCTAssertEqual(loaded.state.usedBoardingFingerprints, ["b"])
@@ -102,13 +111,15 @@ final class StateStoreTests: XCTestCase {
     func testIncompleteNewestFallsBackToPrevious() throws {
         let store = try makeStore()
         try store.save(stateWith(tag: "a"))
-        try StateDirectory(path: statePath).replace("state.2.json", with: Array(#"{"format":1,"identity":{"profile":"SHARED_SECRET"}}"#.utf8))
+        try StateDirectory(path: statePath).replace(
+            "state.2.json", with: Array(#"{"format":1,"identity":{"profile":"SHARED_SECRET"}}"#.utf8))
         let loaded = try store.load()
         XCTAssertEqual(loaded.state.generation, 1)
         XCTAssertEqual(loaded.skipped, [statePath + "/state.2.json: identity is incomplete"])
     }
 
-    /// GIVEN a state file with mode 0644, then 0640 WHEN loaded THEN `.insecure` whose fix is `chmod 600 <path>`; at 0600 it loads.
+    /// GIVEN a state file with mode 0644, then 0640 WHEN loaded THEN `.insecure` whose fix is `chmod 600 <path>`; at
+    /// 0600 it loads.
     func testGroupReadableFileIsRefused() throws {
         let store = try makeStore()
         try store.save(stateWith(tag: "a"))
@@ -129,7 +140,8 @@ final class StateStoreTests: XCTestCase {
         XCTAssertNoThrow(try store.load())
     }
 
-    /// GIVEN a state directory with mode 0755, then 0750 WHEN opened THEN `.insecure` whose fix is `chmod 700 <path>`; at 0700 it opens.
+    /// GIVEN a state directory with mode 0755, then 0750 WHEN opened THEN `.insecure` whose fix is `chmod 700 <path>`;
+    /// at 0700 it opens.
     func testWorldReadableDirectoryIsRefused() throws {
         XCTAssertEqual(mkdir(statePath, 0o700), 0)
         XCTAssertEqual(chmod(statePath, 0o755), 0)
@@ -167,9 +179,12 @@ final class StateStoreTests: XCTestCase {
         XCTAssertEqual(directory.removeStaleTemporaryFiles(), [])
     }
 
-    /// GIVEN `write` (ENOSPC), `fsync` (EIO), `rename`, `open` or `close` failing at each call position of a save WHEN saving THEN the save throws, the previous generation still loads intact, and no temp file remains.
+    /// GIVEN `write` (ENOSPC), `fsync` (EIO), `rename`, `open` or `close` failing at each call position of a save WHEN
+    /// saving THEN the save throws, the previous generation still loads intact, and no temp file remains.
     func testFaultAtEveryCallPositionKeepsPreviousGeneration() throws {
-        let faults: [(Syscall.Name, Int32)] = [(.write, ENOSPC), (.fsync, EIO), (.rename, EIO), (.open, EMFILE), (.close, EIO)]
+        let faults: [(Syscall.Name, Int32)] = [
+            (.write, ENOSPC), (.fsync, EIO), (.rename, EIO), (.open, EMFILE), (.close, EIO),
+        ]
         var injected = 0
         for (name, code) in faults {
             for position in 1...6 {
@@ -223,7 +238,12 @@ final class CallCounter: Sendable {
     private let calls = Mutex(0)
 
     /// Counts one call; returns its 1-based position.
-    func next() -> Int { calls.withLock { $0 += 1; return $0 } }
+    func next() -> Int {
+        calls.withLock {
+            $0 += 1
+            return $0
+        }
+    }
 
     var count: Int { calls.withLock { $0 } }
 }
@@ -242,7 +262,9 @@ enum TemporaryTree {
         }
         var names = [String]()
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
             if name != "." && name != ".." { names.append(name) }
         }
         closedir(directory)

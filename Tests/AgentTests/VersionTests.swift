@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Agent
 
 final class VersionTests: XCTestCase {

@@ -1,9 +1,10 @@
 import Glibc
-import XCTest
-@testable import Agent
 import JSON
-@testable import Commands
 import Platform
+import XCTest
+
+@testable import Agent
+@testable import Commands
 
 /// Each check on prepared directories, without a daemon and without the network.
 final class CheckTests: XCTestCase {
@@ -15,18 +16,24 @@ final class CheckTests: XCTestCase {
     }
 
     private func context(_ extra: [String] = []) throws -> CheckContext {
-        let options = try Options(["--config-dir", scratch.file("conf"), "--state-dir", scratch.file("state"),
-                                   "--runtime-dir", scratch.file("run")] + extra,
-                                  valued: ["config-dir", "state-dir", "runtime-dir", "ca-file"],
-                                  switches: ["json", "online"])
+        let options = try Options(
+            [
+                "--config-dir", scratch.file("conf"), "--state-dir", scratch.file("state"),
+                "--runtime-dir", scratch.file("run"),
+            ] + extra,
+            valued: ["config-dir", "state-dir", "runtime-dir", "ca-file"],
+            switches: ["json", "online"])
         return CheckContext(options: options, environment: [:])
     }
 
     func testIdsAreStableAndInOrder() {
-        XCTAssertEqual(CheckCommand.checks.map { $0.id },
-                       ["config.boarding", "config.datasources", "config.settings", "state.permissions",
-                        "boarding.expiry", "network.dns", "network.tls", "clock.offset", "token.roundtrip",
-                        "systemd.unit"])
+        XCTAssertEqual(
+            CheckCommand.checks.map { $0.id },
+            [
+                "config.boarding", "config.datasources", "config.settings", "state.permissions",
+                "boarding.expiry", "network.dns", "network.tls", "clock.offset", "token.roundtrip",
+                "systemd.unit",
+            ])
     }
 
     /// GIVEN nothing at all WHEN checked THEN the boarding check fails, the rest skip or pass.
@@ -54,8 +61,9 @@ final class CheckTests: XCTestCase {
         let context = try context()
         let result = ConfigBoardingCheck.run(context)
         XCTAssertEqual(result.status, .ok)
-        XCTAssertTrue(result.message.contains("boarding file for gateway-1 (SHARED_SECRET), tenant acme"),
-                      result.message)
+        XCTAssertTrue(
+            result.message.contains("boarding file for gateway-1 (SHARED_SECRET), tenant acme"),
+            result.message)
         XCTAssertEqual(BoardingExpiryCheck.run(context).status, .ok)
     }
 
@@ -106,8 +114,9 @@ final class CheckTests: XCTestCase {
         let result = StatePermissionsCheck.run(try context())
         XCTAssertEqual(result.status, .fail)
         let expected = "\(state): mode 755 lets other users read the credentials in it (and 1 more)"
-        XCTAssertTrue(result.message.hasPrefix(expected),
-                      result.message)
+        XCTAssertTrue(
+            result.message.hasPrefix(expected),
+            result.message)
         XCTAssertEqual(result.fix, "chmod 700 \(state); chmod 600 \(file)")
 
         chmod(state, 0o700)
@@ -115,8 +124,9 @@ final class CheckTests: XCTestCase {
         let readable = StatePermissionsCheck.run(try context())
         // Modes are right now; the file is not a state document, which the daemon skips.
         XCTAssertEqual(readable.status, .warn, readable.message)
-        XCTAssertTrue(readable.message.hasPrefix("\(state): mode 700, 1 file 600, owner uid \(getuid())"),
-                      readable.message)
+        XCTAssertTrue(
+            readable.message.hasPrefix("\(state): mode 700, 1 file 600, owner uid \(getuid())"),
+            readable.message)
 
         unlink(file)
         symlink("/etc/passwd", scratch.file("state/link"))
@@ -151,8 +161,12 @@ final class CheckTests: XCTestCase {
     }
 
     func testProxyRoute() {
-        let route = ProxyRoute(settings: Settings(), environment: ["https_proxy": "http://user:secret-pw@proxy:3128",
-                                                                   "no_proxy": "internal.example, .corp"])
+        let route = ProxyRoute(
+            settings: Settings(),
+            environment: [
+                "https_proxy": "http://user:secret-pw@proxy:3128",
+                "no_proxy": "internal.example, .corp",
+            ])
         XCTAssertEqual(route.proxy(for: "southgate.example"), "http://proxy:3128")
         XCTAssertNil(route.proxy(for: "a.internal.example"))
         XCTAssertNil(route.proxy(for: "x.corp"))
@@ -181,7 +195,9 @@ final class CheckTests: XCTestCase {
         var failed = CheckResult.fail("broken\nacross lines", fix: "mend it")
         failed.id = "config.longer"
         let table = CheckCommand.table([ok, failed], fails: 1, warnings: 0)
-        XCTAssertEqual(table, """
+        XCTAssertEqual(
+            table,
+            """
             OK    a.b            fine
             FAIL  config.longer  broken across lines
                                  fix: mend it
@@ -195,8 +211,9 @@ final class CheckTests: XCTestCase {
 
     /// The exit status is the number of FAILs, and --json holds every check.
     func testExitStatus() throws {
-        let run = hubagent("check", "--json", "--config-dir", scratch.file("conf"),
-                           "--state-dir", scratch.file("state"), "--runtime-dir", scratch.file("run"))
+        let run = hubagent(
+            "check", "--json", "--config-dir", scratch.file("conf"),
+            "--state-dir", scratch.file("state"), "--runtime-dir", scratch.file("run"))
         let report = try JSONValue.parse(Array(run.output.utf8))
         XCTAssertEqual(run.status, Int32(report["fails"]?.numberValue ?? -1))
         XCTAssertEqual(report["checks"]?.arrayValue?.count, 10)

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Agent
 @testable import Commands
 
@@ -39,8 +40,9 @@ final class CommandTests: XCTestCase {
 final class OptionsTests: XCTestCase {
     /// GIVEN both spellings, a switch and a positional WHEN parsed THEN each lands in its place.
     func testSpellings() throws {
-        let options = try Options(["--config-dir", "/a", "--state-dir=/b", "--json", "file"],
-                                  valued: ["config-dir", "state-dir"], switches: ["json"])
+        let options = try Options(
+            ["--config-dir", "/a", "--state-dir=/b", "--json", "file"],
+            valued: ["config-dir", "state-dir"], switches: ["json"])
         XCTAssertEqual(options.values, ["config-dir": "/a", "state-dir": "/b"])
         XCTAssertEqual(options.flags, ["json"])
         XCTAssertEqual(options.positional, ["file"])

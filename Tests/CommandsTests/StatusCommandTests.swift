@@ -1,6 +1,7 @@
-import XCTest
-@testable import Agent
 import JSON
+import XCTest
+
+@testable import Agent
 @testable import Commands
 
 final class StatusCommandTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Crypto
 import Glibc
 import XCTest
+
 @testable import Commands
 
 /// A scratch directory, removed with everything in it at the end of the test.
@@ -45,8 +46,10 @@ struct Run {
 /// Runs `hubagent ARGUMENTS` in this process with standard output and error captured.
 func hubagent(_ arguments: String...) -> Run {
     let scratch = ScratchDirectory()
-    let outPath = scratch.file("stdout"), errPath = scratch.file("stderr")
-    let savedOut = dup(1), savedErr = dup(2)
+    let outPath = scratch.file("stdout")
+    let errPath = scratch.file("stderr")
+    let savedOut = dup(1)
+    let savedErr = dup(2)
     let out = open(outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     let err = open(errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     dup2(out, 1)
@@ -73,9 +76,12 @@ func contents(_ path: String) -> String {
 
 /// A boarding file as Asset Manager issues it (SHARED_SECRET, a real HS256 IAT), for southgate
 /// at `baseURL`.
-func boardingJSON(baseURL: String = "https://southgate.example.test", expiration: String = "2099-01-01T00:00:00.000Z",
-                  iatExpiry: Int64 = 4_070_908_800) throws -> String {
-    let claims = #"{"iss":"https://southgate.example.test/api/agentmanagement/","sub":"gateway-1","jti":"iat-1","#
+func boardingJSON(
+    baseURL: String = "https://southgate.example.test", expiration: String = "2099-01-01T00:00:00.000Z",
+    iatExpiry: Int64 = 4_070_908_800
+) throws -> String {
+    let claims =
+        #"{"iss":"https://southgate.example.test/api/agentmanagement/","sub":"gateway-1","jti":"iat-1","#
         + #""iat":1799990000,"exp":\#(iatExpiry)}"#
     let key = SecretBytes(try SecureRandom.bytes(32))
     let header = #"{"kid":"key-id-1","alg":"HS256","typ":"JWT"}"#

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Crypto
 
 final class ClientAssertionTests: XCTestCase {
@@ -69,7 +70,9 @@ final class ClientAssertionTests: XCTestCase {
     func testRejectsBadArguments() {
         let signer = JWS.Signer.hs256(key: SecretBytes("s"))
         let calls: [() throws -> String] = [
-            { try ClientAssertion.make(clientID: "c", tenant: "t", issuedAt: 1, lifetime: 0, jti: "j", signer: signer) },
+            {
+                try ClientAssertion.make(clientID: "c", tenant: "t", issuedAt: 1, lifetime: 0, jti: "j", signer: signer)
+            },
             { try ClientAssertion.make(clientID: "c", tenant: "t", issuedAt: -1, jti: "j", signer: signer) },
             { try ClientAssertion.make(clientID: "", tenant: "t", issuedAt: 1, jti: "j", signer: signer) },
         ]

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Crypto
 
 /// RFC 4231 §4 test cases for HMAC-SHA256.
@@ -53,7 +54,8 @@ final class HMACTests: XCTestCase {
 
     /// GIVEN RFC 4231 case 7 (large key and large data) WHEN MACed THEN the published value.
     func testCase7() throws {
-        let message = "This is a test using a larger than block-size key and a larger than block-size data."
+        let message =
+            "This is a test using a larger than block-size key and a larger than block-size data."
             + " The key needs to be hashed before being used by the HMAC algorithm."
         XCTAssertEqual(
             try mac([UInt8](repeating: 0xAA, count: 131), Array(message.utf8)),

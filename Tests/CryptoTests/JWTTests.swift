@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Crypto
 
 final class JWTTests: XCTestCase {
@@ -16,7 +17,8 @@ final class JWTTests: XCTestCase {
     /// GIVEN the access-token claims of docs/protocol.md §6.4 WHEN read THEN exp, iat, sub, ten, aud and
     /// scope are there and unknown claims are ignored.
     func testAccessTokenClaims() throws {
-        let payload = #"{"jti":"f7a4888b","scope":["mdsp:core:DefaultAgent"],"#
+        let payload =
+            #"{"jti":"f7a4888b","scope":["mdsp:core:DefaultAgent"],"#
             + #""iss":"https://southgate.eu1.mindsphere.io/api/agentmanagement/","#
             + #""sub":"a3ac5ae889544717b02fa8282a30d1b4","zid":"agentiam","aud":["southgate"],"#
             + #""iat":1554152249,"exp":1554155849,"schemas":["urn:siemens:mindsphere:iam:v1"],"#

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Crypto
 
 final class RandomTests: XCTestCase {

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import JSON
 
 final class JSONValueTests: XCTestCase {

@@ -2,6 +2,7 @@ import Dispatch
 import Glibc
 import Synchronization
 import XCTest
+
 @testable import Platform
 
 /// Collects the names a watcher reports and fulfils an expectation once a wanted name is seen.
@@ -40,7 +41,9 @@ final class DirectoryWatcherTests: XCTestCase {
     override func tearDown() {
         if let directory = opendir(root) {
             while let entry = readdir(directory) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+                let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                    String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
+                }
                 if name != "." && name != ".." { unlink(root + "/" + name) }
             }
             closedir(directory)
@@ -56,7 +59,8 @@ final class DirectoryWatcherTests: XCTestCase {
         XCTAssertEqual(close(fd), 0)
     }
 
-    /// GIVEN a watched directory WHEN a file is renamed into it (the operator's atomic copy) THEN the callback receives its name.
+    /// GIVEN a watched directory WHEN a file is renamed into it (the operator's atomic copy) THEN the callback receives
+    /// its name.
     func testRenameIntoDirectoryIsReported() throws {
         let reported = XCTestExpectation(description: "boarding.json reported")
         let collector = NameCollector(wanted: "boarding.json", expectation: reported)
@@ -68,7 +72,8 @@ final class DirectoryWatcherTests: XCTestCase {
         withExtendedLifetime(watcher) {}
     }
 
-    /// GIVEN an existing file WHEN it is rewritten in place THEN the callback receives its name once the writer closes it.
+    /// GIVEN an existing file WHEN it is rewritten in place THEN the callback receives its name once the writer closes
+    /// it.
     func testInPlaceWriteIsReported() throws {
         write("hubagent.conf", "log_level = info\n")
         let reported = XCTestExpectation(description: "hubagent.conf reported")

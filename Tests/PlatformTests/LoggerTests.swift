@@ -1,6 +1,7 @@
 import Glibc
 import Synchronization
 import XCTest
+
 @testable import Platform
 
 /// Collects log lines in memory (swift-log's InMemoryLogging).
@@ -27,7 +28,8 @@ final class CompositionCounter: Sendable {
 }
 
 final class LoggerTests: XCTestCase {
-    /// GIVEN a logger at notice WHEN every level logs THEN only error, warning and notice reach the sink, in order, with their levels.
+    /// GIVEN a logger at notice WHEN every level logs THEN only error, warning and notice reach the sink, in order,
+    /// with their levels.
     func testLevelFiltering() {
         let sink = MemoryLogSink()
         let logger = Logger(minimum: .notice, sink: sink)
@@ -41,7 +43,8 @@ final class LoggerTests: XCTestCase {
         XCTAssertEqual(sink.recorded.map(\.1), ["n", "w", "e"])
     }
 
-    /// GIVEN a filtered level WHEN logging THEN the message is not even composed; raising the level at run time lets it through.
+    /// GIVEN a filtered level WHEN logging THEN the message is not even composed; raising the level at run time lets it
+    /// through.
     func testFilteredMessageNotComposedAndLevelChangeable() {
         let sink = MemoryLogSink()
         let logger = Logger(minimum: .info, sink: sink)
@@ -81,6 +84,7 @@ final class LoggerTests: XCTestCase {
         let matching = "\(UInt64(info.st_dev)):\(UInt64(info.st_ino))"
         XCTAssertTrue(StderrLogSink.stderrIsJournal(journalStream: matching))
         XCTAssertTrue(StderrLogSink(environment: ["JOURNAL_STREAM": matching]).toJournal)
-        XCTAssertFalse(StderrLogSink.stderrIsJournal(journalStream: "\(UInt64(info.st_dev)):\(UInt64(info.st_ino) + 1)"))
+        XCTAssertFalse(
+            StderrLogSink.stderrIsJournal(journalStream: "\(UInt64(info.st_dev)):\(UInt64(info.st_ino) + 1)"))
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import XCTest
+
 @testable import Platform
 
 final class SystemErrorTests: XCTestCase {

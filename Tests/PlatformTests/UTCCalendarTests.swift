@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Platform
 
 final class UTCCalendarTests: XCTestCase {
@@ -9,13 +10,15 @@ final class UTCCalendarTests: XCTestCase {
             (2038, 1, 19, 24_855), (2100, 3, 1, 47_541), (2400, 2, 29, 157_113), (1900, 3, 1, -25_508),
         ]
         for (year, month, day, days) in vectors {
-            XCTAssertEqual(UTCCalendar.daysSinceEpoch(year: year, month: month, day: day), days, "\(year)-\(month)-\(day)")
+            XCTAssertEqual(
+                UTCCalendar.daysSinceEpoch(year: year, month: month, day: day), days, "\(year)-\(month)-\(day)")
             let civil = UTCCalendar.civil(fromDays: days)
             XCTAssertEqual([civil.year, civil.month, civil.day], [year, month, day], "\(days)")
         }
     }
 
-    /// GIVEN every day from 1900 to 2500 WHEN converted to a date and back THEN the same day number, and dates advance one day at a time.
+    /// GIVEN every day from 1900 to 2500 WHEN converted to a date and back THEN the same day number, and dates advance
+    /// one day at a time.
     func testRoundTripOverSixCenturies() {
         var previous = UTCCalendar.civil(fromDays: -25_568)
         XCTAssertEqual([previous.year, previous.month, previous.day], [1899, 12, 31])

@@ -2,6 +2,7 @@ import Dispatch
 import Glibc
 import Synchronization
 import XCTest
+
 @testable import Platform
 
 /// The token socket's server against real Unix sockets in a temporary directory.
@@ -19,7 +20,9 @@ final class UnixStreamServerTests: XCTestCase {
     }
 
     /// A client: connects, sends `request`, reads until the server closes (or `timeout`).
-    private static func ask(_ path: String, _ request: String = "GET /token HTTP/1.1\r\n\r\n", timeout: Int = 5) -> String {
+    private static func ask(_ path: String, _ request: String = "GET /token HTTP/1.1\r\n\r\n", timeout: Int = 5)
+        -> String
+    {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_un()
@@ -28,7 +31,9 @@ final class UnixStreamServerTests: XCTestCase {
             raw.copyBytes(from: Array(path.utf8))
         }
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard connected == 0 else { return "connect failed: errno \(errno)" }
         var limit = timeval(tv_sec: timeout, tv_usec: 0)
@@ -50,11 +55,13 @@ final class UnixStreamServerTests: XCTestCase {
     func testLateAnswerAfterTimeoutDoesNotReachTheNextClient() throws {
         let responders = Mutex<[@Sendable ([UInt8]) -> Void]>([])
         let arrived = DispatchSemaphore(value: 0)
-        let server = try UnixStreamServer(path: directory + "/s.sock", mode: 0o600, group: nil, timeout: 5, answerTimeout: 1,
-                                          queue: DispatchQueue(label: "test.server"), admit: { _ in true }) { _, _, respond in
-            responders.withLock { $0.append(respond) }
-            arrived.signal()
-        }
+        let server = try UnixStreamServer(
+            path: directory + "/s.sock", mode: 0o600, group: nil, timeout: 5, answerTimeout: 1,
+            queue: DispatchQueue(label: "test.server"), admit: { _ in true },
+            handle: { _, _, respond in
+                responders.withLock { $0.append(respond) }
+                arrived.signal()
+            })
         server.start()
         let path = server.path
         let first = Self.ask(path)
@@ -79,7 +86,10 @@ final class UnixStreamServerTests: XCTestCase {
 
         // Still serving (an over-resumed source would have trapped by now).
         let third = DispatchQueue(label: "test.third")
-        third.async { arrived.wait(); responders.withLock { $0[2] }(LocalHTTPRequest.response(status: 200, reason: "OK", json: "{}")) }
+        third.async {
+            arrived.wait()
+            responders.withLock { $0[2] }(LocalHTTPRequest.response(status: 200, reason: "OK", json: "{}"))
+        }
         XCTAssertTrue(Self.ask(path).hasPrefix("HTTP/1.1 200"))
     }
 }

@@ -36,7 +36,7 @@ needs_container = pytest.mark.skipif(
 
 
 def source_version():
-    text = open(os.path.join(ROOT, "Sources", "Agent", "Version.swift")).read()
+    text = open(os.path.join(ROOT, "Sources", "Agent", "Status", "Version.swift")).read()
     return re.search(r'static let string = "([^"]+)"', text).group(1)
 
 

@@ -4,7 +4,7 @@ and without the network:
 
     python3 systemd/debian/build-deb.py [--binary B] [--version V] [--out DIR]
 
-The version defaults to HubAgentVersion.string in Sources/Agent/Version.swift, the one place it
+The version defaults to HubAgentVersion.string in Sources/Agent/Status/Version.swift, the one place it
 is written down; --version overrides it (a test builds an "upgrade" from the same binary).
 Depends: comes from the binary's shared libraries (dpkg-shlibdeps, else ldd + dpkg -S)."""
 
@@ -21,7 +21,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-VERSION_SWIFT = os.path.join(ROOT, "Sources", "Agent", "Version.swift")
+VERSION_SWIFT = os.path.join(ROOT, "Sources", "Agent", "Status", "Version.swift")
 DEFAULT_MAINTAINER = "hubagent maintainers <maintainers@users.noreply.r-seed-fe9c3b4b.example>"
 EXAMPLES = ["etc/hubagent.conf", "etc/datasources.yaml", "etc/boarding.json.example"]
 # ELF e_machine -> Debian architecture, for a binary built for another machine than this one.

@@ -62,11 +62,15 @@ public struct CredentialTransaction: Equatable, Sendable {
 
     /// Onboarding with `boarding`. RSA_3072 reuses the key of a pending onboarding with the same
     /// boarding file, so a repeated `POST /register` carries the same public key.
-    public static func onboarding(_ boarding: BoardingConfiguration, stored: StoredState,
-                                  generateKey: KeyGenerator) throws(PreparationError) -> CredentialTransaction {
+    public static func onboarding(
+        _ boarding: BoardingConfiguration, stored: StoredState,
+        generateKey: KeyGenerator
+    ) throws(PreparationError) -> CredentialTransaction {
         var key: SecretBytes?
         if boarding.profile == .rsa3072 {
-            if let pending = stored.onboarding, pending.boardingFingerprint == boarding.fingerprint, let pem = pending.keyPEM {
+            if let pending = stored.onboarding, pending.boardingFingerprint == boarding.fingerprint,
+                let pem = pending.keyPEM
+            {
                 key = pem
             } else {
                 do { key = try generateKey() } catch { throw .keyGeneration(error) }
@@ -81,14 +85,17 @@ public struct CredentialTransaction: Equatable, Sendable {
         }
         return CredentialTransaction(
             kind: .onboarding(boarding), storeFirst: storeFirst,
-            request: Request(baseURL: boarding.baseURL, authorization: .initialAccessToken(boarding.initialAccessToken), key: key),
+            request: Request(
+                baseURL: boarding.baseURL, authorization: .initialAccessToken(boarding.initialAccessToken), key: key),
             base: base, authorizing: nil)
     }
 
     /// Rotation authorized by the `choice` registration. RSA_3072 reuses the pending key (made
     /// in idle time, or by an interrupted rotation), so a repeated PUT carries the same key.
-    public static func rotation(_ choice: Lifecycle.RegistrationChoice, stored: StoredState,
-                                generateKey: KeyGenerator) throws(PreparationError) -> CredentialTransaction {
+    public static func rotation(
+        _ choice: Lifecycle.RegistrationChoice, stored: StoredState,
+        generateKey: KeyGenerator
+    ) throws(PreparationError) -> CredentialTransaction {
         guard var identity = stored.identity else { throw .noIdentity }
         if identity.profile == .rsa3072 && identity.pendingKeyPEM == nil {
             do { identity.pendingKeyPEM = try generateKey() } catch { throw .keyGeneration(error) }
@@ -123,15 +130,17 @@ public struct CredentialTransaction: Equatable, Sendable {
     public func commit(_ answer: ClientIdentifier, issuedAt: Double) -> StoredState {
         let registration = Registration(
             clientSecret: answer.clientSecret.map(Secret.init), privateKeyPEM: request.key,
-            registrationAccessToken: Secret(answer.registrationAccessToken), registrationClientURI: answer.registrationClientURI,
+            registrationAccessToken: Secret(answer.registrationAccessToken),
+            registrationClientURI: answer.registrationClientURI,
             secretExpiresAt: answer.clientSecretExpiresAt.map(Double.init), issuedAt: issuedAt)
         var next = base
         switch kind {
         case .onboarding(let boarding):
             if let old = next.identity { next.archivedIdentity = old }
             // The server's client id wins over the file's (they match unless the file was edited).
-            next.identity = Identity(profile: boarding.profile, clientID: answer.clientID, tenant: boarding.tenant,
-                                     baseURL: boarding.baseURL, boardingFingerprint: boarding.fingerprint, current: registration)
+            next.identity = Identity(
+                profile: boarding.profile, clientID: answer.clientID, tenant: boarding.tenant,
+                baseURL: boarding.baseURL, boardingFingerprint: boarding.fingerprint, current: registration)
             next.onboarding = nil
             next.markUsed(boarding.fingerprint)
         case .rotation:

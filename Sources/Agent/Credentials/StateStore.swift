@@ -29,7 +29,9 @@ public final class StateStore: Sendable {
     /// The newest readable generation, or an empty state. Throws only for insecure files or
     /// directory errors: those need the operator.
     public func load() throws(StorageError) -> Loaded {
-        let generations = directory.names().compactMap { name in Self.generation(of: name).map { ($0, name) } }.sorted { $0.0 > $1.0 }
+        let generations = directory.names().compactMap { name in Self.generation(of: name).map { ($0, name) } }.sorted {
+            $0.0 > $1.0
+        }
         var skipped = [String]()
         for (_, name) in generations {
             guard let bytes = try directory.read(name, limit: Layout.Limit.state) else { continue }
@@ -55,7 +57,8 @@ public final class StateStore: Sendable {
             var next = state
             let existing = directory.names().compactMap(Self.generation(of:))
             next.generation = max(state.generation, existing.max() ?? 0) + 1
-            try directory.replace(Layout.FileName.state(generation: next.generation), with: Array(next.json.serialized.utf8))
+            try directory.replace(
+                Layout.FileName.state(generation: next.generation), with: Array(next.json.serialized.utf8))
             for old in existing where old < next.generation - 1 {
                 try? directory.remove(Layout.FileName.state(generation: old))
             }

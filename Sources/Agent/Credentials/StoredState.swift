@@ -13,7 +13,10 @@ public struct Registration: Equatable, Sendable {
     public var secretExpiresAt: Double?
     public var issuedAt: Double
 
-    public init(clientSecret: Secret?, privateKeyPEM: SecretBytes?, registrationAccessToken: Secret, registrationClientURI: String, secretExpiresAt: Double?, issuedAt: Double) {
+    public init(
+        clientSecret: Secret?, privateKeyPEM: SecretBytes?, registrationAccessToken: Secret,
+        registrationClientURI: String, secretExpiresAt: Double?, issuedAt: Double
+    ) {
         self.clientSecret = clientSecret
         self.privateKeyPEM = privateKeyPEM
         self.registrationAccessToken = registrationAccessToken
@@ -40,7 +43,11 @@ public struct Identity: Equatable, Sendable {
     /// A rotation was started and has not been stored as finished: resume it first on start.
     public var rotationInProgress: Bool
 
-    public init(profile: CredentialProfile, clientID: String, tenant: String, baseURL: String, boardingFingerprint: String, current: Registration, previous: Registration? = nil, pendingKeyPEM: SecretBytes? = nil, rotationInProgress: Bool = false) {
+    public init(
+        profile: CredentialProfile, clientID: String, tenant: String, baseURL: String, boardingFingerprint: String,
+        current: Registration, previous: Registration? = nil, pendingKeyPEM: SecretBytes? = nil,
+        rotationInProgress: Bool = false
+    ) {
         self.profile = profile
         self.clientID = clientID
         self.tenant = tenant
@@ -111,7 +118,9 @@ public struct StoredState: Equatable, Sendable {
     public mutating func markUsed(_ fingerprint: String) {
         if !hasUsed(fingerprint) { usedBoardingFingerprints.append(fingerprint) }
         // A gateway sees a handful of boarding files in its life; keep the list bounded anyway.
-        if usedBoardingFingerprints.count > 64 { usedBoardingFingerprints.removeFirst(usedBoardingFingerprints.count - 64) }
+        if usedBoardingFingerprints.count > 64 {
+            usedBoardingFingerprints.removeFirst(usedBoardingFingerprints.count - 64)
+        }
     }
 }
 
@@ -134,11 +143,15 @@ extension Registration {
     }
 
     init(json: JSONValue) throws(StateFormatError) {
-        guard let rat = json["registrationAccessToken"]?.stringValue, let uri = json["registrationClientUri"]?.stringValue,
-              let issuedAt = json["issuedAt"]?.numberValue else { throw StateFormatError(description: "registration is incomplete") }
-        self.init(clientSecret: json["clientSecret"]?.stringValue.map(Secret.init), privateKeyPEM: json["privateKey"]?.stringValue.map(SecretBytes.init),
-                  registrationAccessToken: Secret(rat), registrationClientURI: uri,
-                  secretExpiresAt: json["secretExpiresAt"]?.numberValue, issuedAt: issuedAt)
+        guard let rat = json["registrationAccessToken"]?.stringValue,
+            let uri = json["registrationClientUri"]?.stringValue,
+            let issuedAt = json["issuedAt"]?.numberValue
+        else { throw StateFormatError(description: "registration is incomplete") }
+        self.init(
+            clientSecret: json["clientSecret"]?.stringValue.map(Secret.init),
+            privateKeyPEM: json["privateKey"]?.stringValue.map(SecretBytes.init),
+            registrationAccessToken: Secret(rat), registrationClientURI: uri,
+            secretExpiresAt: json["secretExpiresAt"]?.numberValue, issuedAt: issuedAt)
     }
 }
 
@@ -146,7 +159,8 @@ extension Identity {
     var json: JSONValue {
         var members: [(String, JSONValue)] = [
             ("profile", .string(profile.rawValue)), ("clientId", .string(clientID)), ("tenant", .string(tenant)),
-            ("baseUrl", .string(baseURL)), ("boardingFingerprint", .string(boardingFingerprint)), ("current", current.json),
+            ("baseUrl", .string(baseURL)), ("boardingFingerprint", .string(boardingFingerprint)),
+            ("current", current.json),
         ]
         if let previous { members.append(("previous", previous.json)) }
         if let pendingKeyPEM { members.append(("pendingKey", .string(pendingKeyPEM.text))) }
@@ -156,23 +170,32 @@ extension Identity {
 
     init(json: JSONValue) throws(StateFormatError) {
         guard let profileName = json["profile"]?.stringValue, let profile = CredentialProfile(rawValue: profileName),
-              let clientID = json["clientId"]?.stringValue, let tenant = json["tenant"]?.stringValue,
-              let baseURL = json["baseUrl"]?.stringValue, let fingerprint = json["boardingFingerprint"]?.stringValue,
-              let current = json["current"] else { throw StateFormatError(description: "identity is incomplete") }
+            let clientID = json["clientId"]?.stringValue, let tenant = json["tenant"]?.stringValue,
+            let baseURL = json["baseUrl"]?.stringValue, let fingerprint = json["boardingFingerprint"]?.stringValue,
+            let current = json["current"]
+        else { throw StateFormatError(description: "identity is incomplete") }
         let registration = try Registration(json: current)
         var previous: Registration?
         if let value = json["previous"] { previous = try Registration(json: value) }
-        self.init(profile: profile, clientID: clientID, tenant: tenant, baseURL: baseURL, boardingFingerprint: fingerprint,
-                  current: registration, previous: previous, pendingKeyPEM: json["pendingKey"]?.stringValue.map(SecretBytes.init),
-                  rotationInProgress: json["rotationInProgress"]?.boolValue ?? false)
-        if profile == .rsa3072 && current["privateKey"] == nil { throw StateFormatError(description: "RSA_3072 identity without a private key") }
-        if profile == .sharedSecret && current["clientSecret"] == nil { throw StateFormatError(description: "SHARED_SECRET identity without a client secret") }
+        self.init(
+            profile: profile, clientID: clientID, tenant: tenant, baseURL: baseURL, boardingFingerprint: fingerprint,
+            current: registration, previous: previous,
+            pendingKeyPEM: json["pendingKey"]?.stringValue.map(SecretBytes.init),
+            rotationInProgress: json["rotationInProgress"]?.boolValue ?? false)
+        if profile == .rsa3072 && current["privateKey"] == nil {
+            throw StateFormatError(description: "RSA_3072 identity without a private key")
+        }
+        if profile == .sharedSecret && current["clientSecret"] == nil {
+            throw StateFormatError(description: "SHARED_SECRET identity without a client secret")
+        }
     }
 }
 
 extension StoredState {
     var json: JSONValue {
-        var members: [(String, JSONValue)] = [("format", .number(Double(Self.formatVersion))), ("generation", .number(Double(generation)))]
+        var members: [(String, JSONValue)] = [
+            ("format", .number(Double(Self.formatVersion))), ("generation", .number(Double(generation))),
+        ]
         if let identity { members.append(("identity", identity.json)) }
         if let onboarding {
             var pending: [(String, JSONValue)] = [("boardingFingerprint", .string(onboarding.boardingFingerprint))]
@@ -182,11 +205,15 @@ extension StoredState {
         members.append(("usedBoardingFingerprints", .array(usedBoardingFingerprints.map { .string($0) })))
         if let archivedIdentity { members.append(("archivedIdentity", archivedIdentity.json)) }
         if let record = dataSources {
-            members.append(("dataSources", .object([
-                ("clientId", .string(record.clientID)), ("contentHash", .string(record.contentHash)),
-                ("configurationId", .string(record.configurationID)), ("eTag", .string(record.eTag)),
-                ("uploadedAt", .number(record.uploadedAt)),
-            ])))
+            members.append(
+                (
+                    "dataSources",
+                    .object([
+                        ("clientId", .string(record.clientID)), ("contentHash", .string(record.contentHash)),
+                        ("configurationId", .string(record.configurationID)), ("eTag", .string(record.eTag)),
+                        ("uploadedAt", .number(record.uploadedAt)),
+                    ])
+                ))
         }
         return .object(members)
     }
@@ -199,16 +226,23 @@ extension StoredState {
         generation = Int(json["generation"]?.int64Value ?? 0)
         if let value = json["identity"] { identity = try Identity(json: value) }
         if let value = json["onboarding"] {
-            guard let fingerprint = value["boardingFingerprint"]?.stringValue else { throw StateFormatError(description: "onboarding record is incomplete") }
-            onboarding = PendingOnboarding(boardingFingerprint: fingerprint, keyPEM: value["key"]?.stringValue.map(SecretBytes.init))
+            guard let fingerprint = value["boardingFingerprint"]?.stringValue else {
+                throw StateFormatError(description: "onboarding record is incomplete")
+            }
+            onboarding = PendingOnboarding(
+                boardingFingerprint: fingerprint, keyPEM: value["key"]?.stringValue.map(SecretBytes.init))
         }
         usedBoardingFingerprints = json["usedBoardingFingerprints"]?.arrayValue?.compactMap(\.stringValue) ?? []
         if let value = json["archivedIdentity"] { archivedIdentity = try? Identity(json: value) }
         // A damaged record only costs one upload more: ignore it rather than fail.
-        if let value = json["dataSources"], let clientID = value["clientId"]?.stringValue, let hash = value["contentHash"]?.stringValue,
-           let configurationID = value["configurationId"]?.stringValue, let eTag = value["eTag"]?.stringValue,
-           let uploadedAt = value["uploadedAt"]?.numberValue {
-            dataSources = DataSourceRecord(clientID: clientID, contentHash: hash, configurationID: configurationID, eTag: eTag, uploadedAt: uploadedAt)
+        if let value = json["dataSources"], let clientID = value["clientId"]?.stringValue,
+            let hash = value["contentHash"]?.stringValue,
+            let configurationID = value["configurationId"]?.stringValue, let eTag = value["eTag"]?.stringValue,
+            let uploadedAt = value["uploadedAt"]?.numberValue
+        {
+            dataSources = DataSourceRecord(
+                clientID: clientID, contentHash: hash, configurationID: configurationID, eTag: eTag,
+                uploadedAt: uploadedAt)
         }
     }
 }

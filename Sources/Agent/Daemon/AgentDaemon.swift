@@ -1,5 +1,5 @@
-public import Dispatch
 import Crypto
+public import Dispatch
 import Glibc
 public import Platform
 public import Southgate
@@ -18,8 +18,11 @@ public final class AgentDaemon: @unchecked Sendable {
         public var policy: LifecyclePolicy
         public var clock: any WallClock
 
-        public init(boardingSource: BoardingSource, store: StateStore, transportOptions: TransportOptions, policy: LifecyclePolicy,
-                    clock: any WallClock) {
+        public init(
+            boardingSource: BoardingSource, store: StateStore, transportOptions: TransportOptions,
+            policy: LifecyclePolicy,
+            clock: any WallClock
+        ) {
             self.boardingSource = boardingSource
             self.store = store
             self.transportOptions = transportOptions
@@ -49,8 +52,9 @@ public final class AgentDaemon: @unchecked Sendable {
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        effects = Effects(store: configuration.store, clock: configuration.clock, logger: logger,
-                          transport: CurlTransport(options: configuration.transportOptions))
+        effects = Effects(
+            store: configuration.store, clock: configuration.clock, logger: logger,
+            transport: CurlTransport(options: configuration.transportOptions))
         lifecycle = Lifecycle(policy: configuration.policy)
     }
 
@@ -67,13 +71,19 @@ public final class AgentDaemon: @unchecked Sendable {
             handle(.dataSourcesRead(readDataSources()))
             handle(.boardingRead(configuration.boardingSource.read()))
             do {
-                watcher = try DirectoryWatcher(path: configuration.boardingSource.directory, queue: work) { [weak self] names in
+                watcher = try DirectoryWatcher(path: configuration.boardingSource.directory, queue: work) {
+                    [weak self] names in
                     guard let self else { return }
                     if names.contains(Layout.FileName.dataSources) { handle(.dataSourcesRead(readDataSources())) }
-                    if names.contains(BoardingSource.fileName) { handle(.boardingRead(configuration.boardingSource.read())) }
+                    if names.contains(BoardingSource.fileName) {
+                        handle(.boardingRead(configuration.boardingSource.read()))
+                    }
                 }
             } catch {
-                logger.warning("not watching \(configuration.boardingSource.directory) for a new boarding file (\(error)); send SIGHUP after changing it")
+                logger.warning(
+                    "not watching \(configuration.boardingSource.directory) for a new boarding file (\(error)); send "
+                        + "SIGHUP after changing it"
+                )
             }
         }
     }
@@ -99,7 +109,7 @@ public final class AgentDaemon: @unchecked Sendable {
         work.async { [self] in
             let now = configuration.clock.now()
             switch lifecycle.tokenAnswer(now: now) {
-            case let .token(value, expiresAt):
+            case .token(let value, let expiresAt):
                 completion(.success((value, expiresAt)))
             case .unavailable(let reason):
                 completion(.failure(TokenUnavailable(reason: reason)))
@@ -117,7 +127,7 @@ public final class AgentDaemon: @unchecked Sendable {
         tokenWaiters = []
         for waiter in waiters {
             switch answer {
-            case let .token(value, expiresAt): waiter(.success((value, expiresAt)))
+            case .token(let value, let expiresAt): waiter(.success((value, expiresAt)))
             case .unavailable(let reason): waiter(.failure(TokenUnavailable(reason: reason)))
             case .wait: break
             }
@@ -133,7 +143,10 @@ public final class AgentDaemon: @unchecked Sendable {
             let saved = try configuration.store.save(lifecycle.stored)
             logger.notice("stored the credentials in use before stopping (generation \(saved.generation))")
         } catch {
-            logger.error("stopping with credentials that could not be stored (\(error)); they are lost, and the gateway may need a new boarding file")
+            logger.error(
+                "stopping with credentials that could not be stored (\(error)); they are lost, and the gateway may "
+                    + "need a new boarding file"
+            )
         }
     }
 
@@ -177,16 +190,18 @@ public final class AgentDaemon: @unchecked Sendable {
             schedule(at: at)
         case .persist(let state):
             effectsQueue.async { [effects] in effects.persist(state) }
-        case let .register(boarding, stored):
+        case .register(let boarding, let stored):
             let serverClock = lifecycle.session.clock
             runAll { [effects] in effects.register(boarding, stored: stored, serverClock: serverClock) }
-        case let .rotate(choice, stored):
+        case .rotate(let choice, let stored):
             let serverClock = lifecycle.session.clock
             runAll { [effects] in effects.rotate(using: choice, stored: stored, serverClock: serverClock) }
-        case let .fetchToken(identity, offset):
+        case .fetchToken(let identity, let offset):
             run { [effects] in effects.fetchToken(identity, clockOffset: offset) }
-        case let .uploadDataSources(dataSources, identity, token, stored):
-            run { [effects] in effects.uploadDataSources(dataSources, identity: identity, accessToken: token, stored: stored) }
+        case .uploadDataSources(let dataSources, let identity, let token, let stored):
+            run { [effects] in
+                effects.uploadDataSources(dataSources, identity: identity, accessToken: token, stored: stored)
+            }
         case .store(let state):
             run { [effects] in effects.storeInUse(state) }
         case .prepareKey(let stored):

@@ -63,7 +63,8 @@ final class Effects: Sendable {
     // MARK: Credentials
 
     /// `.register`: onboarding with `boarding`.
-    func register(_ boarding: BoardingConfiguration, stored: StoredState, serverClock: ServerClock) -> [Lifecycle.Event] {
+    func register(_ boarding: BoardingConfiguration, stored: StoredState, serverClock: ServerClock) -> [Lifecycle.Event]
+    {
         let prepared: CredentialTransaction
         do {
             prepared = try CredentialTransaction.onboarding(boarding, stored: stored, generateKey: Self.generateKey)
@@ -71,11 +72,14 @@ final class Effects: Sendable {
             return [.registered(stored: stored, outcome: .failure(Self.failure(error)))]
         }
         let (state, outcome, unstored) = perform(prepared, stored: stored, serverClock: serverClock)
-        return [.registered(stored: state, outcome: outcome)] + (unstored.map { [.stored(state, outcome: .failure($0))] } ?? [])
+        return [.registered(stored: state, outcome: outcome)]
+            + (unstored.map { [.stored(state, outcome: .failure($0))] } ?? [])
     }
 
     /// `.rotate`: rotation authorized by `choice`.
-    func rotate(using choice: Lifecycle.RegistrationChoice, stored: StoredState, serverClock: ServerClock) -> [Lifecycle.Event] {
+    func rotate(using choice: Lifecycle.RegistrationChoice, stored: StoredState, serverClock: ServerClock) -> [Lifecycle
+        .Event]
+    {
         let prepared: CredentialTransaction
         do {
             prepared = try CredentialTransaction.rotation(choice, stored: stored, generateKey: Self.generateKey)
@@ -83,7 +87,8 @@ final class Effects: Sendable {
             return [.rotated(stored: stored, using: choice, outcome: .failure(Self.failure(error)))]
         }
         let (state, outcome, unstored) = perform(prepared, stored: stored, serverClock: serverClock)
-        return [.rotated(stored: state, using: choice, outcome: outcome)] + (unstored.map { [.stored(state, outcome: .failure($0))] } ?? [])
+        return [.rotated(stored: state, using: choice, outcome: outcome)]
+            + (unstored.map { [.stored(state, outcome: .failure($0))] } ?? [])
     }
 
     /// Stores what must be durable first, sends, commits. Returns the state now in use, the
@@ -107,7 +112,8 @@ final class Effects: Sendable {
         } catch {
             return (transaction.base, .failure(.crypto(error as? CryptoError ?? .invalidArgument("\(error)"))), nil)
         }
-        let next = transaction.commit(exchange.value, issuedAt: exchange.serverTime ?? serverClock.serverTime(at: clock.now()).seconds)
+        let next = transaction.commit(
+            exchange.value, issuedAt: exchange.serverTime ?? serverClock.serverTime(at: clock.now()).seconds)
         switch save(next) {
         case .success(let saved):
             return (saved, .success(exchange.serverTime), nil)
@@ -128,8 +134,9 @@ final class Effects: Sendable {
         switch request.authorization {
         case .initialAccessToken(let iat):
             return try southgate.register(initialAccessToken: iat.exposed, publicKey: jwk)
-        case let .registrationAccessToken(rat, uri, clientID):
-            return try southgate.rotate(registrationClientURI: uri, registrationAccessToken: rat.exposed, clientID: clientID, publicKey: jwk)
+        case .registrationAccessToken(let rat, let uri, let clientID):
+            return try southgate.rotate(
+                registrationClientURI: uri, registrationAccessToken: rat.exposed, clientID: clientID, publicKey: jwk)
         }
     }
 
@@ -166,12 +173,16 @@ final class Effects: Sendable {
         do {
             let signer = try signer(for: identity)
             let issuedAt = Int64(ServerClock(offset: clockOffset).serverTime(at: clock.now()).seconds.rounded(.down))
-            let assertion = try ClientAssertion.make(clientID: identity.clientID, tenant: identity.tenant, issuedAt: issuedAt,
-                                                     jti: try UUIDv4.random(), signer: signer)
+            let assertion = try ClientAssertion.make(
+                clientID: identity.clientID, tenant: identity.tenant, issuedAt: issuedAt,
+                jti: try UUIDv4.random(), signer: signer)
             let exchange = try client(identity.baseURL).token(clientAssertion: assertion)
-            return .tokenFetched(.success(Lifecycle.TokenGrant(value: Secret(exchange.value.accessToken),
-                                                               expiresIn: Double(exchange.value.expiresIn),
-                                                               serverTime: exchange.serverTime)))
+            return .tokenFetched(
+                .success(
+                    Lifecycle.TokenGrant(
+                        value: Secret(exchange.value.accessToken),
+                        expiresIn: Double(exchange.value.expiresIn),
+                        serverTime: exchange.serverTime)))
         } catch let error as SouthgateError {
             return .tokenFetched(.failure(.southgate(error)))
         } catch let error as SignerError {
@@ -183,8 +194,12 @@ final class Effects: Sendable {
 
     /// The identity's signer, with the RSA key parsed once per registration.
     private func signer(for identity: Identity) throws(SignerError) -> JWS.Signer {
-        guard identity.profile == .rsa3072, let pem = identity.current.privateKeyPEM else { return try identity.makeSigner() }
-        if let cached = cachedKey.withLock({ $0 }), cached.pem == pem { return try identity.makeSigner(parsedKey: cached.key) }
+        guard identity.profile == .rsa3072, let pem = identity.current.privateKeyPEM else {
+            return try identity.makeSigner()
+        }
+        if let cached = cachedKey.withLock({ $0 }), cached.pem == pem {
+            return try identity.makeSigner(parsedKey: cached.key)
+        }
         let signer = try identity.makeSigner()
         if case .rs256(let key) = signer { cachedKey.withLock { $0 = (pem, key) } }
         return signer
@@ -194,34 +209,45 @@ final class Effects: Sendable {
 
     /// `.uploadDataSources`: PUT with the stored eTag; on 412 compare with the server's copy and
     /// overwrite it when it differs, because the file is the source of truth (docs/design.md §6).
-    func uploadDataSources(_ dataSources: DataSourceConfiguration, identity: Identity, accessToken: Secret,
-                           stored: StoredState) -> Lifecycle.Event {
+    func uploadDataSources(
+        _ dataSources: DataSourceConfiguration, identity: Identity, accessToken: Secret,
+        stored: StoredState
+    ) -> Lifecycle.Event {
         let southgate = client(identity.baseURL)
         let body = dataSources.canonicalJSON
         let agentID = identity.clientID
         var uploaded: StoredDataSourceConfiguration
         do {
             do {
-                uploaded = try southgate.putDataSourceConfiguration(agentID: agentID, accessToken: accessToken.exposed, body: body,
-                                                                    ifMatch: stored.dataSourceETag(for: agentID)).value
-            } catch where error.kind == .preconditionFailed {
-                let server = try southgate.dataSourceConfiguration(agentID: agentID, accessToken: accessToken.exposed).value
+                uploaded = try southgate.putDataSourceConfiguration(
+                    agentID: agentID, accessToken: accessToken.exposed, body: body,
+                    ifMatch: stored.dataSourceETag(for: agentID)
+                ).value
+            } catch  where error.kind == .preconditionFailed {
+                let server = try southgate.dataSourceConfiguration(agentID: agentID, accessToken: accessToken.exposed)
+                    .value
                 if DataSourceConfiguration.fromCanonicalJSON(server.json) == dataSources {
                     logger.info("the server's data source configuration already matches the file (eTag \(server.eTag))")
                     uploaded = server
                 } else {
-                    logger.notice("the data source configuration was changed in Insights Hub (eTag \(server.eTag)); overwriting it with \(Layout.FileName.dataSources)")
-                    uploaded = try southgate.putDataSourceConfiguration(agentID: agentID, accessToken: accessToken.exposed,
-                                                                        body: body, ifMatch: server.eTag).value
+                    logger.notice(
+                        "the data source configuration was changed in Insights Hub (eTag \(server.eTag)); overwriting "
+                            + "it with \(Layout.FileName.dataSources)"
+                    )
+                    uploaded = try southgate.putDataSourceConfiguration(
+                        agentID: agentID, accessToken: accessToken.exposed,
+                        body: body, ifMatch: server.eTag
+                    ).value
                 }
             }
         } catch {
             return .dataSourcesUploaded(stored: stored, outcome: .failure(.southgate(error)))
         }
         var state = stored
-        state.dataSources = DataSourceRecord(clientID: agentID, contentHash: dataSources.contentHash,
-                                             configurationID: dataSources.configurationID, eTag: uploaded.eTag,
-                                             uploadedAt: clock.now())
+        state.dataSources = DataSourceRecord(
+            clientID: agentID, contentHash: dataSources.contentHash,
+            configurationID: dataSources.configurationID, eTag: uploaded.eTag,
+            uploadedAt: clock.now())
         switch save(state) {
         case .success(let saved): return .dataSourcesUploaded(stored: saved, outcome: .success(()))
         case .failure(let failure): return .dataSourcesUploaded(stored: stored, outcome: .failure(failure))

@@ -104,20 +104,28 @@ public struct DataSourceConfiguration: Equatable, Sendable {
             guard let text = value.stringValue else { return nil }
             return .some(text)
         }
-        guard let configurationID = json["configurationId"]?.stringValue, let sources = json["dataSources"]?.arrayValue else { return nil }
+        guard let configurationID = json["configurationId"]?.stringValue, let sources = json["dataSources"]?.arrayValue
+        else { return nil }
         var dataSources: [DataSource] = []
         for source in sources {
             guard let name = source["name"]?.stringValue, let sourceDescription = description(source["description"]),
-                  let sourceCustomData = customData(source["customData"]), let points = source["dataPoints"]?.arrayValue else { return nil }
+                let sourceCustomData = customData(source["customData"]), let points = source["dataPoints"]?.arrayValue
+            else { return nil }
             var dataPoints: [DataPoint] = []
             for point in points {
                 guard let id = point["id"]?.stringValue, let pointName = point["name"]?.stringValue,
-                      let typeName = point["type"]?.stringValue, let type = DataPointType(rawValue: typeName),
-                      let unit = point["unit"]?.stringValue, let pointDescription = description(point["description"]),
-                      let pointCustomData = customData(point["customData"]) else { return nil }
-                dataPoints.append(DataPoint(id: id, name: pointName, description: pointDescription, type: type, unit: unit, customData: pointCustomData))
+                    let typeName = point["type"]?.stringValue, let type = DataPointType(rawValue: typeName),
+                    let unit = point["unit"]?.stringValue, let pointDescription = description(point["description"]),
+                    let pointCustomData = customData(point["customData"])
+                else { return nil }
+                dataPoints.append(
+                    DataPoint(
+                        id: id, name: pointName, description: pointDescription, type: type, unit: unit,
+                        customData: pointCustomData))
             }
-            dataSources.append(DataSource(name: name, description: sourceDescription, customData: sourceCustomData, dataPoints: dataPoints))
+            dataSources.append(
+                DataSource(
+                    name: name, description: sourceDescription, customData: sourceCustomData, dataPoints: dataPoints))
         }
         return DataSourceConfiguration(configurationID: configurationID, dataSources: dataSources)
     }
@@ -137,20 +145,30 @@ public struct DataSourceConfiguration: Equatable, Sendable {
         func customData(_ pairs: [(String, String)], into members: inout [(String, JSONValue)]) {
             if !pairs.isEmpty { members.append(("customData", .object(pairs.map { ($0.0, .string($0.1)) }))) }
         }
-        return .array(dataSources.map { source in
-            var members: [(String, JSONValue)] = [("name", .string(source.name))]
-            if let description = source.description { members.append(("description", .string(description))) }
-            customData(source.customData, into: &members)
-            members.append(("dataPoints", .array(source.dataPoints.map { point in
-                var members: [(String, JSONValue)] = [("id", .string(point.id)), ("name", .string(point.name))]
-                if let description = point.description { members.append(("description", .string(description))) }
-                members.append(("type", .string(point.type.rawValue)))
-                members.append(("unit", .string(point.unit)))
-                customData(point.customData, into: &members)
+        return .array(
+            dataSources.map { source in
+                var members: [(String, JSONValue)] = [("name", .string(source.name))]
+                if let description = source.description { members.append(("description", .string(description))) }
+                customData(source.customData, into: &members)
+                members.append(
+                    (
+                        "dataPoints",
+                        .array(
+                            source.dataPoints.map { point in
+                                var members: [(String, JSONValue)] = [
+                                    ("id", .string(point.id)), ("name", .string(point.name)),
+                                ]
+                                if let description = point.description {
+                                    members.append(("description", .string(description)))
+                                }
+                                members.append(("type", .string(point.type.rawValue)))
+                                members.append(("unit", .string(point.unit)))
+                                customData(point.customData, into: &members)
+                                return .object(members)
+                            })
+                    ))
                 return .object(members)
-            })))
-            return .object(members)
-        })
+            })
     }
 }
 
@@ -162,7 +180,8 @@ public struct DataSource: Equatable, Sendable {
     public var customData: [(String, String)]
     public var dataPoints: [DataPoint]
 
-    public init(name: String, description: String? = nil, customData: [(String, String)] = [], dataPoints: [DataPoint]) {
+    public init(name: String, description: String? = nil, customData: [(String, String)] = [], dataPoints: [DataPoint])
+    {
         self.name = name
         self.description = description
         self.customData = customData
@@ -186,7 +205,10 @@ public struct DataPoint: Equatable, Sendable {
     /// In file order; empty when the file has none (then left out of the JSON).
     public var customData: [(String, String)]
 
-    public init(id: String, name: String, description: String? = nil, type: DataPointType, unit: String, customData: [(String, String)] = []) {
+    public init(
+        id: String, name: String, description: String? = nil, type: DataPointType, unit: String,
+        customData: [(String, String)] = []
+    ) {
         self.id = id
         self.name = name
         self.description = description
@@ -243,47 +265,64 @@ private struct ConfigurationReader {
     mutating func configuration(_ root: YAMLNode) throws(ConfigurationError) -> DataSourceConfiguration {
         guard case .mapping(let entries) = root else {
             var line = 1
-            if case .sequence(let items) = root, case .mapping(let entries)? = items.first, let first = entries.first { line = first.line }
-            throw fail(line, 1, "the top level must be a mapping with `dataSources:`, not a list", "start the file with `dataSources:` and indent the `- ` items under it")
+            if case .sequence(let items) = root, case .mapping(let entries)? = items.first, let first = entries.first {
+                line = first.line
+            }
+            throw fail(
+                line, 1, "the top level must be a mapping with `dataSources:`, not a list",
+                "start the file with `dataSources:` and indent the `- ` items under it")
         }
         guard let first = entries.first else {
-            throw fail(nil, nil, "the file is empty", "describe the data sources under `dataSources:` (docs/design.md §6)")
+            throw fail(
+                nil, nil, "the file is empty", "describe the data sources under `dataSources:` (docs/design.md §6)")
         }
         let fields = try self.fields(entries, allowed: Self.topKeys, in: "at the top level")
         guard let sourcesEntry = fields["dataSources"] else {
-            throw fail(first.line, first.column, "`dataSources` is missing", "add `dataSources:` with one `- name: …` item per data source")
+            throw fail(
+                first.line, first.column, "`dataSources` is missing",
+                "add `dataSources:` with one `- name: …` item per data source")
         }
         let explicitID = try fields["configurationId"].map { entry throws(ConfigurationError) in
-            try text(entry, "configurationId", limit: DataSourceConfiguration.maximumConfigurationIDLength, identifier: true)
+            try text(
+                entry, "configurationId", limit: DataSourceConfiguration.maximumConfigurationIDLength, identifier: true)
         }
         var dataSources: [DataSource] = []
         for item in try list(sourcesEntry, of: "data source") {
             dataSources.append(try source(item))
         }
-        return DataSourceConfiguration(configurationID: explicitID ?? DataSourceConfiguration.derivedConfigurationID(dataSources),
-                                       dataSources: dataSources)
+        return DataSourceConfiguration(
+            configurationID: explicitID ?? DataSourceConfiguration.derivedConfigurationID(dataSources),
+            dataSources: dataSources)
     }
 
     mutating func source(_ node: YAMLNode) throws(ConfigurationError) -> DataSource {
         guard case .mapping(let entries) = node, let first = entries.first else {
-            throw fail(nil, nil, "a data source must be a mapping")  // unreachable: the parser makes every item a mapping
+            // Unreachable: the parser makes every item a mapping.
+            throw fail(nil, nil, "a data source must be a mapping")
         }
         let fields = try self.fields(entries, allowed: Self.sourceKeys, in: "in a data source")
         guard let nameEntry = fields["name"] else {
-            throw fail(first.line, first.column, "this data source has no `name`", "add `name: …` (at most 64 characters)")
+            throw fail(
+                first.line, first.column, "this data source has no `name`", "add `name: …` (at most 64 characters)")
         }
-        let name = try text(nameEntry, "data source name", limit: DataSourceConfiguration.maximumNameLength, identifier: true)
+        let name = try text(
+            nameEntry, "data source name", limit: DataSourceConfiguration.maximumNameLength, identifier: true)
         if let earlier = sourceNames[name] {
-            throw fail(nameEntry.value.line, nameEntry.value.column, "data source name `\(name)` is used twice: first at line \(earlier)",
-                       "give each data source its own name")
+            throw fail(
+                nameEntry.value.line, nameEntry.value.column,
+                "data source name `\(name)` is used twice: first at line \(earlier)",
+                "give each data source its own name")
         }
         sourceNames[name] = nameEntry.line
         let description = try fields["description"].map { entry throws(ConfigurationError) in
             try text(entry, "description", limit: DataSourceConfiguration.maximumDescriptionLength, allowEmpty: true)
         }
-        let customData = try fields["customData"].map { entry throws(ConfigurationError) in try self.customData(entry) } ?? []
+        let customData =
+            try fields["customData"].map { entry throws(ConfigurationError) in try self.customData(entry) } ?? []
         guard let pointsEntry = fields["dataPoints"] else {
-            throw fail(first.line, first.column, "data source `\(name)` has no `dataPoints`", "add `dataPoints:` with one `- name: …` item per data point")
+            throw fail(
+                first.line, first.column, "data source `\(name)` has no `dataPoints`",
+                "add `dataPoints:` with one `- name: …` item per data point")
         }
         var dataPoints: [DataPoint] = []
         for item in try list(pointsEntry, of: "data point") {
@@ -294,44 +333,58 @@ private struct ConfigurationReader {
 
     mutating func point(_ node: YAMLNode, source: String) throws(ConfigurationError) -> DataPoint {
         guard case .mapping(let entries) = node, let first = entries.first else {
-            throw fail(nil, nil, "a data point must be a mapping")  // unreachable: the parser makes every item a mapping
+            // Unreachable: the parser makes every item a mapping.
+            throw fail(nil, nil, "a data point must be a mapping")
         }
         pointCount += 1
         guard pointCount <= DataSourceConfiguration.maximumDataPoints else {
-            throw fail(first.line, first.column, "more than \(DataSourceConfiguration.maximumDataPoints) data points",
-                       "an agent's configuration holds at most \(DataSourceConfiguration.maximumDataPoints) data points; remove unused ones")
+            throw fail(
+                first.line, first.column, "more than \(DataSourceConfiguration.maximumDataPoints) data points",
+                "an agent's configuration holds at most \(DataSourceConfiguration.maximumDataPoints) data points; "
+                    + "remove unused ones"
+            )
         }
         let fields = try self.fields(entries, allowed: Self.pointKeys, in: "in a data point")
         guard let nameEntry = fields["name"] else {
-            throw fail(first.line, first.column, "this data point has no `name`", "add `name: …` (at most 64 characters)")
+            throw fail(
+                first.line, first.column, "this data point has no `name`", "add `name: …` (at most 64 characters)")
         }
-        let name = try text(nameEntry, "data point name", limit: DataSourceConfiguration.maximumNameLength, identifier: true)
+        let name = try text(
+            nameEntry, "data point name", limit: DataSourceConfiguration.maximumNameLength, identifier: true)
         guard let typeEntry = fields["type"] else {
-            throw fail(first.line, first.column, "data point `\(name)` has no `type`", "add `type: …`, one of \(Self.typeNames)")
+            throw fail(
+                first.line, first.column, "data point `\(name)` has no `type`",
+                "add `type: …`, one of \(Self.typeNames)")
         }
         let typeName = try text(typeEntry, "type", limit: .max)
         guard let type = DataPointType(rawValue: typeName) else {
             let (line, column) = (typeEntry.value.line, typeEntry.value.column)
             if let upper = DataPointType(rawValue: typeName.uppercased()) {
-                throw fail(line, column, "type `\(typeName)` must be written in upper case", "write `type: \(upper.rawValue)`")
+                throw fail(
+                    line, column, "type `\(typeName)` must be written in upper case", "write `type: \(upper.rawValue)`")
             }
             throw fail(line, column, "unknown type `\(typeName)`", "use one of \(Self.typeNames)")
         }
         guard let unitEntry = fields["unit"] else {
-            throw fail(first.line, first.column, "data point `\(name)` has no `unit`", "add `unit: …`, or `unit: \"\"` when it has none")
+            throw fail(
+                first.line, first.column, "data point `\(name)` has no `unit`",
+                "add `unit: …`, or `unit: \"\"` when it has none")
         }
-        let unit = try text(unitEntry, "unit", limit: DataSourceConfiguration.maximumUnitLength, allowEmpty: true, identifier: true)
+        let unit = try text(
+            unitEntry, "unit", limit: DataSourceConfiguration.maximumUnitLength, allowEmpty: true, identifier: true)
         let description = try fields["description"].map { entry throws(ConfigurationError) in
             try text(entry, "description", limit: DataSourceConfiguration.maximumDescriptionLength, allowEmpty: true)
         }
-        let customData = try fields["customData"].map { entry throws(ConfigurationError) in try self.customData(entry) } ?? []
+        let customData =
+            try fields["customData"].map { entry throws(ConfigurationError) in try self.customData(entry) } ?? []
 
         let id: String
         if let idEntry = fields["id"] {
             id = try text(idEntry, "id", limit: DataSourceConfiguration.maximumPointIDLength, identifier: true)
             if let earlier = pointIDs[id] {
-                throw fail(idEntry.value.line, idEntry.value.column, "id `\(id)` is used twice: first at line \(earlier.line)",
-                           "data point ids must be unique in the whole file")
+                throw fail(
+                    idEntry.value.line, idEntry.value.column, "id `\(id)` is used twice: first at line \(earlier.line)",
+                    "data point ids must be unique in the whole file")
             }
             pointIDs[id] = (idEntry.line, false)
         } else {
@@ -339,10 +392,15 @@ private struct ConfigurationReader {
             if let earlier = pointIDs[id] {
                 let (line, column) = (nameEntry.value.line, nameEntry.value.column)
                 if earlier.derived {
-                    throw fail(line, column, "data point `\(name)` appears twice in data source `\(source)` (first at line \(earlier.line)), so both would get the id \(id)",
-                               "rename one, or give each an explicit `id:`")
+                    throw fail(
+                        line, column,
+                        "data point `\(name)` appears twice in data source `\(source)` (first at line "
+                            + "\(earlier.line)), so both would get the id \(id)",
+                        "rename one, or give each an explicit `id:`")
                 }
-                throw fail(line, column, "the id derived for `\(name)`, \(id), is used twice: first at line \(earlier.line)", "give this data point an explicit `id:`")
+                throw fail(
+                    line, column, "the id derived for `\(name)`, \(id), is used twice: first at line \(earlier.line)",
+                    "give this data point an explicit `id:`")
             }
             pointIDs[id] = (nameEntry.line, true)
         }
@@ -351,17 +409,31 @@ private struct ConfigurationReader {
 
     func customData(_ entry: Entry) throws(ConfigurationError) -> [(String, String)] {
         guard case .mapping(let entries) = entry.value else {
-            throw fail(entry.line, entry.column, "`customData` must be a mapping of `key: value` lines", "indent `key: value` lines under `customData:`")
+            throw fail(
+                entry.line, entry.column, "`customData` must be a mapping of `key: value` lines",
+                "indent `key: value` lines under `customData:`")
         }
         var pairs: [(String, String)] = []
         for item in entries {
             if pairs.count == DataSourceConfiguration.maximumCustomDataEntries {
-                throw fail(item.line, item.column, "more than \(DataSourceConfiguration.maximumCustomDataEntries) customData entries",
-                           "Insights Hub accepts at most \(DataSourceConfiguration.maximumCustomDataEntries); remove some")
+                throw fail(
+                    item.line, item.column,
+                    "more than \(DataSourceConfiguration.maximumCustomDataEntries) customData entries",
+                    "Insights Hub accepts at most \(DataSourceConfiguration.maximumCustomDataEntries); remove some")
             }
-            try checkLength(item.key, "customData key", limit: DataSourceConfiguration.maximumCustomDataKeyLength, line: item.line, column: item.column, identifier: true)
-            guard !item.key.isEmpty else { throw fail(item.line, item.column, "a customData key is empty", "name the entry") }
-            pairs.append((item.key, try text(item, "customData value", limit: DataSourceConfiguration.maximumCustomDataValueLength, allowEmpty: true)))
+            try checkLength(
+                item.key, "customData key", limit: DataSourceConfiguration.maximumCustomDataKeyLength, line: item.line,
+                column: item.column, identifier: true)
+            guard !item.key.isEmpty else {
+                throw fail(item.line, item.column, "a customData key is empty", "name the entry")
+            }
+            pairs.append(
+                (
+                    item.key,
+                    try text(
+                        item, "customData value", limit: DataSourceConfiguration.maximumCustomDataValueLength,
+                        allowEmpty: true)
+                ))
         }
         return pairs
     }
@@ -372,8 +444,9 @@ private struct ConfigurationReader {
         for entry in entries {
             guard allowed.contains(entry.key) else {
                 let guess = Self.closest(to: entry.key, in: allowed).map { "did you mean `\($0)`? " } ?? ""
-                throw fail(entry.line, entry.column, "unknown key `\(entry.key)` \(place)",
-                           guess + "the keys here are \(allowed.joined(separator: ", ")) (case matters)")
+                throw fail(
+                    entry.line, entry.column, "unknown key `\(entry.key)` \(place)",
+                    guess + "the keys here are \(allowed.joined(separator: ", ")) (case matters)")
             }
             fields[entry.key] = entry
         }
@@ -385,16 +458,24 @@ private struct ConfigurationReader {
         switch entry.value {
         case .sequence(let items) where !items.isEmpty: return items
         case .scalar(_, let line, let column, _):
-            throw fail(line, column, "`\(entry.key)` must be a list of \(what)s", "write one `- name: …` line per \(what), indented under `\(entry.key):`")
+            throw fail(
+                line, column, "`\(entry.key)` must be a list of \(what)s",
+                "write one `- name: …` line per \(what), indented under `\(entry.key):`")
         default:
-            throw fail(entry.line, entry.column, "`\(entry.key)` must be a list of \(what)s", "write one `- name: …` line per \(what), indented under `\(entry.key):`")
+            throw fail(
+                entry.line, entry.column, "`\(entry.key)` must be a list of \(what)s",
+                "write one `- name: …` line per \(what), indented under `\(entry.key):`")
         }
     }
 
     /// A scalar's text within `limit`; `identifier` refuses control characters.
-    func text(_ entry: Entry, _ what: String, limit: Int, allowEmpty: Bool = false, identifier: Bool = false) throws(ConfigurationError) -> String {
+    func text(_ entry: Entry, _ what: String, limit: Int, allowEmpty: Bool = false, identifier: Bool = false)
+        throws(ConfigurationError) -> String
+    {
         guard case .scalar(let value, let line, let column, _) = entry.value else {
-            throw fail(entry.line, entry.column, "`\(entry.key)` must be a single value, not an indented block", "write `\(entry.key): …` on one line")
+            throw fail(
+                entry.line, entry.column, "`\(entry.key)` must be a single value, not an indented block",
+                "write `\(entry.key): …` on one line")
         }
         if value.isEmpty && !allowEmpty {
             throw fail(line, column, "\(what) is empty", "write the \(what) between the quotes")
@@ -403,13 +484,17 @@ private struct ConfigurationReader {
         return value
     }
 
-    func checkLength(_ value: String, _ what: String, limit: Int, line: Int, column: Int, identifier: Bool) throws(ConfigurationError) {
+    func checkLength(_ value: String, _ what: String, limit: Int, line: Int, column: Int, identifier: Bool)
+        throws(ConfigurationError)
+    {
         let length = value.utf16.count
         if length > limit {
             throw fail(line, column, "\(what) is \(length) characters long; at most \(limit) are allowed", "shorten it")
         }
         if identifier, value.unicodeScalars.contains(where: \.isControlCharacter) {
-            throw fail(line, column, "\(what) contains a control character", "remove the \\n, \\t or \\u escape; only descriptions and customData values may hold them")
+            throw fail(
+                line, column, "\(what) contains a control character",
+                "remove the \\n, \\t or \\u escape; only descriptions and customData values may hold them")
         }
     }
 
@@ -434,8 +519,8 @@ private struct ConfigurationReader {
     }
 }
 
-private extension YAMLNode {
+extension YAMLNode {
     /// Where a scalar starts; for a block, 0 (callers use the key's position instead).
-    var line: Int { if case .scalar(_, let line, _, _) = self { line } else { 0 } }
-    var column: Int { if case .scalar(_, _, let column, _) = self { column } else { 0 } }
+    fileprivate var line: Int { if case .scalar(_, let line, _, _) = self { line } else { 0 } }
+    fileprivate var column: Int { if case .scalar(_, _, let column, _) = self { column } else { 0 } }
 }

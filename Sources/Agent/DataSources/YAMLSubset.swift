@@ -10,10 +10,14 @@ enum YAMLNode: Equatable, Sendable {
 
     static func == (lhs: YAMLNode, rhs: YAMLNode) -> Bool {
         switch (lhs, rhs) {
-        case let (.mapping(a), .mapping(b)):
-            return a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.line == $1.line && $0.column == $1.column && $0.value == $1.value }
-        case let (.sequence(a), .sequence(b)): return a == b
-        case let (.scalar(a, l1, c1, q1), .scalar(b, l2, c2, q2)): return a == b && l1 == l2 && c1 == c2 && q1 == q2
+        case (.mapping(let a), .mapping(let b)):
+            return a.count == b.count
+                && zip(a, b).allSatisfy {
+                    $0.key == $1.key && $0.line == $1.line && $0.column == $1.column && $0.value == $1.value
+                }
+        case (.sequence(let a), .sequence(let b)): return a == b
+        case (.scalar(let a, let l1, let c1, let q1), .scalar(let b, let l2, let c2, let q2)):
+            return a == b && l1 == l2 && c1 == c2 && q1 == q2
         default: return false
         }
     }
@@ -50,8 +54,10 @@ enum YAMLSubset {
 
     static func parse(_ bytes: [UInt8], file: String) throws(ConfigurationError) -> YAMLNode {
         guard bytes.count <= maximumBytes else {
-            throw ConfigurationError(file: file, message: "the file is \(bytes.count) bytes long; at most 1 MiB (\(maximumBytes) bytes) is read",
-                                     fix: "a configuration of 2,000 data points needs about a quarter of that; remove unused sources")
+            throw ConfigurationError(
+                file: file,
+                message: "the file is \(bytes.count) bytes long; at most 1 MiB (\(maximumBytes) bytes) is read",
+                fix: "a configuration of 2,000 data points needs about a quarter of that; remove unused sources")
         }
         var parser = YAMLParser(bytes: bytes, file: file)
         return try parser.parseDocument()
@@ -97,7 +103,8 @@ private struct YAMLParser {
     mutating func parseDocument() throws(ConfigurationError) -> YAMLNode {
         guard let first = try peek() else { return .mapping([]) }
         guard first.indent == 0 else {
-            throw fail(first.number, first.indent + 1, "the top level is indented", "start the top-level keys at column 1")
+            throw fail(
+                first.number, first.indent + 1, "the top level is indented", "start the top-level keys at column 1")
         }
         let root = try parseBlock(indent: 0, depth: 1)
         if let extra = try peek() { throw misaligned(extra) }  // unreachable: the root takes every line at column ≥ 1
@@ -107,11 +114,14 @@ private struct YAMLParser {
     mutating func parseBlock(indent: Int, depth: Int) throws(ConfigurationError) -> YAMLNode {
         guard let line = try peek() else { return .mapping([]) }
         guard depth <= YAMLSubset.maximumDepth else {
-            throw fail(line.number, indent + 1, "nesting deeper than \(YAMLSubset.maximumDepth) levels", "datasources.yaml needs six levels at most")
+            throw fail(
+                line.number, indent + 1, "nesting deeper than \(YAMLSubset.maximumDepth) levels",
+                "datasources.yaml needs six levels at most")
         }
         open.append(indent)
         defer { open.removeLast() }
-        return line.isItem ? try parseSequence(indent: indent, depth: depth) : try parseMapping(indent: indent, depth: depth)
+        return line.isItem
+            ? try parseSequence(indent: indent, depth: depth) : try parseMapping(indent: indent, depth: depth)
     }
 
     mutating func parseMapping(indent: Int, depth: Int) throws(ConfigurationError) -> YAMLNode {
@@ -122,36 +132,50 @@ private struct YAMLParser {
         while let line = try peek(), line.indent >= indent {
             if line.indent > indent {
                 if let lastScalar {
-                    throw fail(line.number, line.indent + 1,
-                               "this line is indented deeper than `\(lastScalar.key)` on line \(lastScalar.line), which already has a value",
-                               "a value must fit on its line (in double quotes, \\n writes a line break); or align this line with `\(lastScalar.key)` at column \(indent + 1)")
+                    throw fail(
+                        line.number, line.indent + 1,
+                        "this line is indented deeper than `\(lastScalar.key)` on line \(lastScalar.line), which "
+                            + "already has a value",
+                        "a value must fit on its line (in double quotes, \\n writes a line break); or align this line "
+                            + "with `\(lastScalar.key)` at column \(indent + 1)"
+                    )
                 }
                 throw misaligned(line, also: lastChild)
             }
             if line.isItem {
-                throw fail(line.number, line.indent + 1, "a `- ` list item where a `key: value` line was expected",
-                           "a list belongs under a key, indented deeper than that key")
+                throw fail(
+                    line.number, line.indent + 1, "a `- ` list item where a `key: value` line was expected",
+                    "a list belongs under a key, indented deeper than that key")
             }
             peeked = nil
             let (key, value) = try lexEntry(line)
             let column = line.keyIndent + 1
             if let first = firstLine[key] {
-                throw fail(line.number, column, "key `\(key)` appears twice in this mapping; first at line \(first)", "remove one of them")
+                throw fail(
+                    line.number, column, "key `\(key)` appears twice in this mapping; first at line \(first)",
+                    "remove one of them")
             }
             firstLine[key] = line.number
             if let value {
-                entries.append((key, line.number, column, .scalar(value.text, line: line.number, column: value.column, quoted: value.quoted)))
+                entries.append(
+                    (
+                        key, line.number, column,
+                        .scalar(value.text, line: line.number, column: value.column, quoted: value.quoted)
+                    ))
                 lastScalar = (key, line.number)
                 continue
             }
             lastScalar = nil
             guard let next = try peek(), next.indent > indent else {
                 if let next = try peek(), next.indent == indent, next.isItem {
-                    throw fail(next.number, next.indent + 1, "the `- ` items of `\(key)` are not indented deeper than `\(key)`",
-                               "indent the items under `\(key):`, e.g. by two more spaces")
+                    throw fail(
+                        next.number, next.indent + 1,
+                        "the `- ` items of `\(key)` are not indented deeper than `\(key)`",
+                        "indent the items under `\(key):`, e.g. by two more spaces")
                 }
-                throw fail(line.number, column, "`\(key)` has no value",
-                           "write `\(key): \"\"` for empty text, or indent its contents under it")
+                throw fail(
+                    line.number, column, "`\(key)` has no value",
+                    "write `\(key): \"\"` for empty text, or indent its contents under it")
             }
             lastChild = next.indent
             entries.append((key, line.number, column, try parseBlock(indent: next.indent, depth: depth + 1)))
@@ -166,12 +190,18 @@ private struct YAMLParser {
             guard line.indent == indent else { throw misaligned(line, also: lastKeyIndent) }
             guard line.isItem else {
                 let key = (try? lexKey(line.text, line.keyIndent, number: line.number, inItem: false))?.0 ?? "key"
-                let hint = lastKeyIndent.map { "to continue the item above, align `\(key)` with its first key at column \($0 + 1); " } ?? ""
-                throw fail(line.number, line.indent + 1, "a `key: value` line where a `- ` list item was expected",
-                           hint + "to start a new item, write `- \(key): …`")
+                let hint =
+                    lastKeyIndent.map {
+                        "to continue the item above, align `\(key)` with its first key at column \($0 + 1); "
+                    } ?? ""
+                throw fail(
+                    line.number, line.indent + 1, "a `key: value` line where a `- ` list item was expected",
+                    hint + "to start a new item, write `- \(key): …`")
             }
             guard depth + 1 <= YAMLSubset.maximumDepth else {
-                throw fail(line.number, line.keyIndent + 1, "nesting deeper than \(YAMLSubset.maximumDepth) levels", "datasources.yaml needs six levels at most")
+                throw fail(
+                    line.number, line.keyIndent + 1, "nesting deeper than \(YAMLSubset.maximumDepth) levels",
+                    "datasources.yaml needs six levels at most")
             }
             // The item's mapping starts on this line, at the key's column.
             line.isItem = false
@@ -190,8 +220,11 @@ private struct YAMLParser {
         let columns = ((deeper.map { [$0] } ?? []) + open.reversed()).map { String($0 + 1) }
         var seen = Set<String>()
         let choices = columns.filter { seen.insert($0).inserted }
-        return fail(line.number, line.indent + 1, "inconsistent indentation: this line starts at column \(line.indent + 1)",
-                    "siblings must start at exactly the same column; align it with the lines above (column \(choices.joined(separator: " or ")))")
+        return fail(
+            line.number, line.indent + 1, "inconsistent indentation: this line starts at column \(line.indent + 1)",
+            "siblings must start at exactly the same column; align it with the lines above (column "
+                + "\(choices.joined(separator: " or ")))"
+        )
     }
 
     // MARK: Lines
@@ -225,8 +258,9 @@ private struct YAMLParser {
             case .valid(let encoded): text.append(Unicode.UTF8.decode(encoded))
             case .emptyInput: return text
             case .error:
-                throw fail(number, column(text, text.count), "this line is not valid UTF-8",
-                           "save the file as UTF-8 (most editors offer it under \"Save as\" or \"Encoding\")")
+                throw fail(
+                    number, column(text, text.count), "this line is not valid UTF-8",
+                    "save the file as UTF-8 (most editors offer it under \"Save as\" or \"Encoding\")")
             }
         }
     }
@@ -238,10 +272,14 @@ private struct YAMLParser {
             let scalar = text[index]
             let hex = String(scalar.value, radix: 16, uppercase: true)
             if scalar == "\r" {
-                throw fail(number, column(text, index), "a carriage return in the middle of a line", "end lines with LF or CRLF")
+                throw fail(
+                    number, column(text, index), "a carriage return in the middle of a line",
+                    "end lines with LF or CRLF")
             }
-            throw fail(number, column(text, index), "control character U+\(String(repeating: "0", count: 4 - hex.count) + hex)",
-                       "remove it; in double quotes write \\n, \\t or \\uXXXX instead")
+            throw fail(
+                number, column(text, index),
+                "control character U+\(String(repeating: "0", count: 4 - hex.count) + hex)",
+                "remove it; in double quotes write \\n, \\t or \\uXXXX instead")
         }
         var index = 0
         while index < text.count, text[index] == " " { index += 1 }
@@ -253,9 +291,11 @@ private struct YAMLParser {
             throw fail(number, index + 1, "a tab in the indentation", "indent with spaces, not tabs")
         }
         if index == 0 {
-            for marker in ["---", "..."] where text.starts(with: marker.unicodeScalars) && (text.count == 3 || isBlank(text[3])) {
-                throw fail(number, 1, "`\(marker)` marks a YAML document boundary; datasources.yaml is one document",
-                           "remove the `\(marker)` line and keep one configuration in the file")
+            for marker in ["---", "..."]
+            where text.starts(with: marker.unicodeScalars) && (text.count == 3 || isBlank(text[3])) {
+                throw fail(
+                    number, 1, "`\(marker)` marks a YAML document boundary; datasources.yaml is one document",
+                    "remove the `\(marker)` line and keep one configuration in the file")
             }
             if text[0] == "%" {
                 throw fail(number, 1, "YAML directives (`%YAML`, `%TAG`) are not supported", "remove the line")
@@ -271,10 +311,14 @@ private struct YAMLParser {
                 throw fail(number, keyIndent + 1, "a tab after `-`", "separate `-` from the key with spaces, not tabs")
             }
             if keyIndent == text.count || text[keyIndent] == "#" {
-                throw fail(number, index + 1, "a `-` without a key on its line", "write the item's first key on the dash line: `- name: …`")
+                throw fail(
+                    number, index + 1, "a `-` without a key on its line",
+                    "write the item's first key on the dash line: `- name: …`")
             }
             if text[keyIndent] == "-", keyIndent + 1 == text.count || isBlank(text[keyIndent + 1]) {
-                throw fail(number, keyIndent + 1, "a list inside a list is not supported", "each `- ` item is a mapping: `- name: …`")
+                throw fail(
+                    number, keyIndent + 1, "a list inside a list is not supported",
+                    "each `- ` item is a mapping: `- name: …`")
             }
         }
         return Line(number: number, text: text, indent: index, isItem: isItem, hasDash: isItem, keyIndent: keyIndent)
@@ -286,19 +330,24 @@ private struct YAMLParser {
         let (key, afterColon) = try lexKey(text, line.keyIndent, number: line.number, inItem: line.hasDash)
         var valueStart = afterColon
         while valueStart < text.count, isBlank(text[valueStart]) { valueStart += 1 }
-        let value = valueStart == text.count || text[valueStart] == "#" ? nil : try lexValue(text, valueStart, number: line.number)
+        let value =
+            valueStart == text.count || text[valueStart] == "#"
+            ? nil : try lexValue(text, valueStart, number: line.number)
         return (key, value)
     }
 
     /// Reads `key:` at `start`; returns the key and the index after the colon.
-    func lexKey(_ text: [Unicode.Scalar], _ start: Int, number: Int, inItem: Bool) throws(ConfigurationError) -> (String, Int) {
+    func lexKey(_ text: [Unicode.Scalar], _ start: Int, number: Int, inItem: Bool) throws(ConfigurationError) -> (
+        String, Int
+    ) {
         if text[start] == "\"" || text[start] == "'" {
             let (key, end) = try quoted(text, start, number: number)
             var colon = end
             while colon < text.count, text[colon] == " " { colon += 1 }
             guard colon < text.count, text[colon] == ":", colon + 1 == text.count || isBlank(text[colon + 1]) else {
-                throw fail(number, column(text, colon), "expected `:` after the quoted key",
-                           "write `\(text[start])\(key)\(text[start]): value`")
+                throw fail(
+                    number, column(text, colon), "expected `:` after the quoted key",
+                    "write `\(text[start])\(key)\(text[start]): value`")
             }
             return (key, colon + 1)
         }
@@ -317,17 +366,24 @@ private struct YAMLParser {
         while contentEnd > start, isBlank(text[contentEnd - 1]) { contentEnd -= 1 }
         let found = string(text[start..<contentEnd])
         if let colon = text[start..<contentEnd].firstIndex(of: ":") {
-            throw fail(number, column(text, colon + 1), "a space is missing after `:`", "write `key: value`, with a space after the colon")
+            throw fail(
+                number, column(text, colon + 1), "a space is missing after `:`",
+                "write `key: value`, with a space after the colon")
         }
         if inItem {
-            throw fail(number, column(text, start), "a list item must be a mapping, found the plain value `\(found)`",
-                       "lists of plain values are not used in datasources.yaml; write `- name: \(found)`")
+            throw fail(
+                number, column(text, start), "a list item must be a mapping, found the plain value `\(found)`",
+                "lists of plain values are not used in datasources.yaml; write `- name: \(found)`")
         }
-        throw fail(number, column(text, start), "expected `key: value`, found `\(found)`", "separate the key from its value with `: `")
+        throw fail(
+            number, column(text, start), "expected `key: value`, found `\(found)`",
+            "separate the key from its value with `: `")
     }
 
     /// Reads the value that starts at `start` up to a trailing comment.
-    func lexValue(_ text: [Unicode.Scalar], _ start: Int, number: Int) throws(ConfigurationError) -> (text: String, column: Int, quoted: Bool) {
+    func lexValue(_ text: [Unicode.Scalar], _ start: Int, number: Int) throws(ConfigurationError) -> (
+        text: String, column: Int, quoted: Bool
+    ) {
         let valueColumn = column(text, start)
         if text[start] == "\"" || text[start] == "'" {
             let (value, end) = try quoted(text, start, number: number)
@@ -335,8 +391,10 @@ private struct YAMLParser {
             while rest < text.count, isBlank(text[rest]) { rest += 1 }
             if rest < text.count {
                 if text[rest] == "#", rest > end { return (value, valueColumn, true) }
-                throw fail(number, column(text, rest), "unexpected text after the closing quote",
-                           text[rest] == "#" ? "put a space before `#` to start a comment" : "put the whole value inside the quotes")
+                throw fail(
+                    number, column(text, rest), "unexpected text after the closing quote",
+                    text[rest] == "#"
+                        ? "put a space before `#` to start a comment" : "put the whole value inside the quotes")
             }
             return (value, valueColumn, true)
         }
@@ -350,16 +408,18 @@ private struct YAMLParser {
                 continue
             }
             if text[index] == ":", index + 1 == text.count || isBlank(text[index + 1]) {
-                throw fail(number, column(text, index), "`: ` inside a plain value",
-                           "put the value in double quotes: \"\(plain(text, start))\"")
+                throw fail(
+                    number, column(text, index), "`: ` inside a plain value",
+                    "put the value in double quotes: \"\(plain(text, start))\"")
             }
             index += 1
             end = index
         }
         let value = string(text[start..<end])
         if ["~", "null", "Null", "NULL"].contains(value) {
-            throw fail(number, valueColumn, "`\(value)` is YAML's null, and datasources.yaml has no null",
-                       "write \"\(value)\" in quotes for the text, or remove the line to leave the field out")
+            throw fail(
+                number, valueColumn, "`\(value)` is YAML's null, and datasources.yaml has no null",
+                "write \"\(value)\" in quotes for the text, or remove the line to leave the field out")
         }
         return (value, valueColumn, false)
     }
@@ -370,19 +430,43 @@ private struct YAMLParser {
         let spaceFollows = index + 1 == text.count || isBlank(text[index + 1])
         let at = column(text, index)
         switch first {
-        case "&": throw fail(number, at, "anchors (`&name`) are not supported", "write the value out in full wherever it is needed")
-        case "*": throw fail(number, at, "aliases (`*name`) are not supported", "write the value out in full instead of referring to an anchor")
-        case "!": throw fail(number, at, "tags (`!…`) are not supported", "remove the tag; if the text starts with `!`, put it in quotes")
-        case "{": throw fail(number, at, "flow mappings (`{…}`) are not supported", "write the mapping as indented `key: value` lines")
-        case "[": throw fail(number, at, "flow lists (`[…]`) are not supported", "write the list as `- ` lines, one item per line, indented under the key")
-        case "|", ">": throw fail(number, at, "block scalars (`|`, `>`) are not supported", "write the text on one line in double quotes, with \\n for line breaks")
+        case "&":
+            throw fail(
+                number, at, "anchors (`&name`) are not supported", "write the value out in full wherever it is needed")
+        case "*":
+            throw fail(
+                number, at, "aliases (`*name`) are not supported",
+                "write the value out in full instead of referring to an anchor")
+        case "!":
+            throw fail(
+                number, at, "tags (`!…`) are not supported",
+                "remove the tag; if the text starts with `!`, put it in quotes")
+        case "{":
+            throw fail(
+                number, at, "flow mappings (`{…}`) are not supported",
+                "write the mapping as indented `key: value` lines")
+        case "[":
+            throw fail(
+                number, at, "flow lists (`[…]`) are not supported",
+                "write the list as `- ` lines, one item per line, indented under the key")
+        case "|", ">":
+            throw fail(
+                number, at, "block scalars (`|`, `>`) are not supported",
+                "write the text on one line in double quotes, with \\n for line breaks")
         case "-" where spaceFollows && !isKey:
-            throw fail(number, at, "a list cannot start on its key's line", "put each `- ` item on its own line, indented under the key")
-        case "?" where spaceFollows: throw fail(number, at, "complex keys (`? `) are not supported", "write `key: value`")
+            throw fail(
+                number, at, "a list cannot start on its key's line",
+                "put each `- ` item on its own line, indented under the key")
+        case "?" where spaceFollows:
+            throw fail(number, at, "complex keys (`? `) are not supported", "write `key: value`")
         case ":" where spaceFollows:
-            throw fail(number, at, isKey ? "a key is missing before `:`" : "a value cannot start with `: `", isKey ? "write `key: value`" : "put the value in double quotes")
+            throw fail(
+                number, at, isKey ? "a key is missing before `:`" : "a value cannot start with `: `",
+                isKey ? "write `key: value`" : "put the value in double quotes")
         case "%", "@", "`", ",", "]", "}":
-            throw fail(number, at, "a plain \(isKey ? "key" : "value") cannot start with `\(first)`", "put it in double quotes: \"\(plain(text, index))\"")
+            throw fail(
+                number, at, "a plain \(isKey ? "key" : "value") cannot start with `\(first)`",
+                "put it in double quotes: \"\(plain(text, index))\"")
         default: return
         }
     }
@@ -414,7 +498,9 @@ private struct YAMLParser {
                 continue
             }
             guard index + 1 < text.count else {
-                throw fail(number, column(text, index), "a `\\` at the end of the line", "a double-quoted value must close on its line; write \\\\ for a backslash")
+                throw fail(
+                    number, column(text, index), "a `\\` at the end of the line",
+                    "a double-quoted value must close on its line; write \\\\ for a backslash")
             }
             let escape = text[index + 1]
             switch escape {
@@ -431,23 +517,33 @@ private struct YAMLParser {
                     digits += 1
                 }
                 guard digits == count else {
-                    throw fail(number, column(text, index), "`\\\(escape)` needs \(count) hex digits", count == 4 ? "write e.g. \\u00B0 for °" : "write e.g. \\U0001F600")
+                    throw fail(
+                        number, column(text, index), "`\\\(escape)` needs \(count) hex digits",
+                        count == 4 ? "write e.g. \\u00B0 for °" : "write e.g. \\U0001F600")
                 }
-                guard let character = Unicode.Scalar(value), !isControl(character) || character == "\n" || character == "\r" || character == "\t" else {
-                    throw fail(number, column(text, index), "`\\\(escape)\(string(text[(index + 2)..<(index + 2 + count)]))` is not a character that can be used here",
-                               "surrogates and control characters are refused; write the character itself")
+                guard let character = Unicode.Scalar(value),
+                    !isControl(character) || character == "\n" || character == "\r" || character == "\t"
+                else {
+                    throw fail(
+                        number, column(text, index),
+                        "`\\\(escape)\(string(text[(index + 2)..<(index + 2 + count)]))` is not a character that can "
+                            + "be used here",
+                        "surrogates and control characters are refused; write the character itself")
                 }
                 out.append(character)
                 index += 2 + count
                 continue
             default:
-                throw fail(number, column(text, index), "unsupported escape `\\\(escape)`",
-                           "the escapes are \\\" \\\\ \\/ \\n \\t \\r \\uXXXX \\UXXXXXXXX; write other characters as they are")
+                throw fail(
+                    number, column(text, index), "unsupported escape `\\\(escape)`",
+                    "the escapes are \\\" \\\\ \\/ \\n \\t \\r \\uXXXX \\UXXXXXXXX; write other characters as they are")
             }
             index += 2
         }
         let kind = quote == "'" ? "single" : "double"
-        throw fail(number, column(text, start), "unterminated \(kind)-quoted text", "close it with \(quote) on the same line; a value cannot span lines")
+        throw fail(
+            number, column(text, start), "unterminated \(kind)-quoted text",
+            "close it with \(quote) on the same line; a value cannot span lines")
     }
 
     // MARK: Characters

@@ -13,11 +13,18 @@ extension Lifecycle {
             dataSources.problem = error.description
             return [.log(.error, "\(error.description); the previous data source configuration stays in force")]
         case .success(let configuration)?:
-            guard configuration.contentHash != dataSources.configuration?.contentHash || dataSources.problem != nil else { return [] }
+            guard configuration.contentHash != dataSources.configuration?.contentHash || dataSources.problem != nil
+            else { return [] }
             dataSources.configuration = configuration
             dataSources.problem = nil
             let points = configuration.dataSources.reduce(0) { $0 + $1.dataPoints.count }
-            return [.log(.info, "data source configuration \(configuration.configurationID): \(configuration.dataSources.count) data sources, \(points) data points")]
+            return [
+                .log(
+                    .info,
+                    "data source configuration \(configuration.configurationID): \(configuration.dataSources.count) "
+                        + "data sources, \(points) data points"
+                )
+            ]
         }
     }
 
@@ -34,7 +41,8 @@ extension Lifecycle {
                 // The server's verdict on this content: report it, do not send it again until
                 // the file changes.
                 dataSources.refusedHash = dataSources.configuration?.contentHash
-                let problem = "southgate refused the data source configuration: \(failure.southgateError?.serverMessage ?? "400")"
+                let problem =
+                    "southgate refused the data source configuration: \(failure.southgateError?.serverMessage ?? "400")"
                 dataSources.problem = problem
                 retry.succeeded()  // a verdict, not an outage: nothing to back off from
                 return [.log(.error, problem + "; fix datasources.yaml and reload")]
@@ -49,8 +57,14 @@ extension Lifecycle {
 
     /// The file's configuration when it differs from what was last uploaded for this identity.
     func dataSourcesToUpload(_ identity: Identity) -> DataSourceConfiguration? {
-        guard let configuration = dataSources.configuration, configuration.contentHash != dataSources.refusedHash else { return nil }
-        if let record = stored.dataSources, record.clientID == identity.clientID, record.contentHash == configuration.contentHash { return nil }
+        guard let configuration = dataSources.configuration, configuration.contentHash != dataSources.refusedHash else {
+            return nil
+        }
+        if let record = stored.dataSources, record.clientID == identity.clientID,
+            record.contentHash == configuration.contentHash
+        {
+            return nil
+        }
         return configuration
     }
 }

@@ -27,11 +27,14 @@ extension Lifecycle {
 
         // A boarding file not used yet: onboard with it, even while an older identity still works.
         if let boarding = boardingFile.configuration, boarding.fingerprint != stored.identity?.boardingFingerprint,
-           !stored.hasUsed(boarding.fingerprint) {
+            !stored.hasUsed(boarding.fingerprint)
+        {
             if let expiry = boarding.expiry, expiry <= serverNow {
                 let problem = "its initial access token expired at \(expiry); download a new boarding file"
                 var actions = [Action]()
-                if boardingFile.problem != problem { actions.append(.log(.error, "boarding file for \(boarding.clientID): \(problem)")) }
+                if boardingFile.problem != problem {
+                    actions.append(.log(.error, "boarding file for \(boarding.clientID): \(problem)"))
+                }
                 boardingFile.problem = problem
                 if stored.identity == nil { return actions + [.wakeUp(at: nil)] }
             } else {
@@ -49,8 +52,10 @@ extension Lifecycle {
             return needsReboarding(Self.expiredReason(expiry), error: nil, now: now)
         }
 
-        if identity.rotationInProgress || session.recovery == .rotateWithCurrent || session.recovery == .rotateWithPrevious
-            || isRotationDue(identity, now: now) {
+        if identity.rotationInProgress || session.recovery == .rotateWithCurrent
+            || session.recovery == .rotateWithPrevious
+            || isRotationDue(identity, now: now)
+        {
             let choice: RegistrationChoice = session.recovery == .rotateWithPrevious ? .previous : .current
             inFlight = .rotate(choice)
             var text = "rotating credentials"
@@ -82,9 +87,13 @@ extension Lifecycle {
     }
 
     private func isRotationDue(_ identity: Identity, now: Double) -> Bool {
-        if let due = identity.rotationDue(fraction: policy.rotationFraction), session.clock.serverTime(at: now) >= due { return true }
+        if let due = identity.rotationDue(fraction: policy.rotationFraction), session.clock.serverTime(at: now) >= due {
+            return true
+        }
         #if HUBAGENT_TEST_HOOKS
-        if let interval = policy.testRotationInterval, let since = credentialsSince, now >= since + interval { return true }
+            if let interval = policy.testRotationInterval, let since = credentialsSince, now >= since + interval {
+                return true
+            }
         #endif
         return false
     }

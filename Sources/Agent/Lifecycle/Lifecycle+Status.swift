@@ -19,11 +19,15 @@ extension Lifecycle {
             } else {
                 parts.append("no token yet")
             }
-            if let due = rotationDueLocal { parts.append(due > now ? "secret rotates in \(Format.duration(due - now))" : "rotation due") }
+            if let due = rotationDueLocal {
+                parts.append(due > now ? "secret rotates in \(Format.duration(due - now))" : "rotation due")
+            }
         }
         if dataSources.problem != nil { parts.append("data source configuration problem (see the log)") }
         if unstored != nil { parts.append("credentials not stored yet, retrying (see the log)") }
-        if retry.offline, let retryAt = retry.retryAt { parts.append("offline, retrying in \(Format.duration(max(0, retryAt - now)))") }
+        if retry.offline, let retryAt = retry.retryAt {
+            parts.append("offline, retrying in \(Format.duration(max(0, retryAt - now)))")
+        }
         return parts.joined(separator: "; ")
     }
 

@@ -9,20 +9,31 @@ extension Lifecycle {
             retry.succeeded()
             session.recovery = .none
             let expiresAt = now + grant.expiresIn
-            session.token = AccessToken(value: grant.value, expiresAt: expiresAt,
-                                        refreshAt: now + policy.tokenRefreshDelay(lifetime: grant.expiresIn))
+            session.token = AccessToken(
+                value: grant.value, expiresAt: expiresAt,
+                refreshAt: now + policy.tokenRefreshDelay(lifetime: grant.expiresIn))
             return [.log(.info, "access token valid until \(session.clock.serverTime(at: expiresAt))")]
         case .failure(let failure):
-            guard failure.refusal != nil else { return failed(failure, doing: "token request", now: now, jitter: jitter) }
+            guard failure.refusal != nil else {
+                return failed(failure, doing: "token request", now: now, jitter: jitter)
+            }
             // A refused assertion: clock first, then rotate with the current RAT, then with the
             // previous one; only then is the agent offboarded (docs/design.md §4 rule 1).
             // At any stage: a resync that changes nothing cannot repeat, because the next
             // refusal then carries a server time that matches the new offset.
-            if let reported = failure.serverTime, abs(reported - session.clock.serverTime(at: now).seconds) > policy.clockResyncThreshold {
+            if let reported = failure.serverTime,
+                abs(reported - session.clock.serverTime(at: now).seconds) > policy.clockResyncThreshold
+            {
                 session.clock.observe(reported, at: now)
                 if session.recovery == .none { session.recovery = .clockResynced }
                 let offset = session.clock.assertionOffset
-                return [.log(.warning, "token refused (\(failure)); the clock differs from southgate's by \(Format.duration(offset)); retrying with the server's time")]
+                return [
+                    .log(
+                        .warning,
+                        "token refused (\(failure)); the clock differs from southgate's by \(Format.duration(offset)); "
+                            + "retrying with the server's time"
+                    )
+                ]
             }
             observe(serverTime: failure.serverTime, now: now)
             switch session.recovery {
@@ -30,8 +41,10 @@ extension Lifecycle {
                 session.recovery = .rotateWithCurrent
                 return [.log(.warning, "token refused (\(failure)); rotating credentials to recover")]
             case .rotateWithCurrent, .rotateWithPrevious, .rotated:
-                return needsReboarding("offboarded: southgate refuses even freshly rotated credentials; drop a new boarding file into the configuration directory",
-                                       error: failure.description, now: now)
+                return needsReboarding(
+                    "offboarded: southgate refuses even freshly rotated credentials; drop a new boarding file into the "
+                        + "configuration directory",
+                    error: failure.description, now: now)
             }
         }
     }
@@ -69,7 +82,9 @@ extension Lifecycle {
             if phase == .needsReboarding || phase == .waitingForBoarding { return .unavailable(statusLine(now: now)) }
             return .wait
         }
-        if let token = session.token, isUsable(token, now: now) { return .token(token.value, expiresAt: token.expiresAt) }
+        if let token = session.token, isUsable(token, now: now) {
+            return .token(token.value, expiresAt: token.expiresAt)
+        }
         return .unavailable(failure.description)
     }
 

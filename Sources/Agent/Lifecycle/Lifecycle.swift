@@ -118,8 +118,8 @@ public struct Lifecycle: Sendable {
     public internal(set) var unstored: UnstoredCredentials?
     public internal(set) var inFlight: Operation?
     #if HUBAGENT_TEST_HOOKS
-    /// Gateway time the credentials in use were loaded or obtained (for `testRotationInterval`).
-    var credentialsSince: Double?
+        /// Gateway time the credentials in use were loaded or obtained (for `testRotationInterval`).
+        var credentialsSince: Double?
     #endif
 
     public init(policy: LifecyclePolicy = LifecyclePolicy()) {
@@ -140,10 +140,11 @@ public struct Lifecycle: Sendable {
     public var rotationDueLocal: Double? {
         let due = stored.identity?.rotationDue(fraction: policy.rotationFraction).map(session.clock.gatewayTime(of:))
         #if HUBAGENT_TEST_HOOKS
-        guard stored.identity != nil, let interval = policy.testRotationInterval, let since = credentialsSince else { return due }
-        return min(due ?? .infinity, since + interval)
+            guard stored.identity != nil, let interval = policy.testRotationInterval, let since = credentialsSince
+            else { return due }
+            return min(due ?? .infinity, since + interval)
         #else
-        return due
+            return due
         #endif
     }
 
@@ -157,21 +158,29 @@ public struct Lifecycle: Sendable {
             stored = state
             credentialsObtained(at: now)
             if let identity = state.identity {
-                actions.append(.log(.info, "loaded identity \(identity.clientID) (\(identity.profile.rawValue)), generation \(state.generation)"))
+                actions.append(
+                    .log(
+                        .info,
+                        "loaded identity \(identity.clientID) (\(identity.profile.rawValue)), generation "
+                            + "\(state.generation)"
+                    ))
                 if identity.rotationInProgress {
-                    actions.append(.log(.notice, "a rotation was interrupted; repeating it with the same registration access token"))
+                    actions.append(
+                        .log(
+                            .notice, "a rotation was interrupted; repeating it with the same registration access token")
+                    )
                 }
             }
         case .boardingRead(let result):
             actions += boardingRead(result)
         case .wakeUp:
             break
-        case let .registered(state, outcome):
+        case .registered(let state, let outcome):
             stored = state
             let sent: String? = if case .register(let fingerprint)? = inFlight { fingerprint } else { nil }
             inFlight = nil
             actions += registered(outcome, fingerprint: sent, now: now, jitter: jitter)
-        case let .rotated(state, choice, outcome):
+        case .rotated(let state, let choice, let outcome):
             stored = state
             inFlight = nil
             actions += rotated(outcome, using: choice, now: now, jitter: jitter)
@@ -180,15 +189,17 @@ public struct Lifecycle: Sendable {
             actions += tokenFetched(outcome, now: now, jitter: jitter)
         case .dataSourcesRead(let result):
             actions += dataSourcesRead(result)
-        case let .dataSourcesUploaded(state, outcome):
+        case .dataSourcesUploaded(let state, let outcome):
             stored = state
             inFlight = nil
             actions += dataSourcesUploaded(outcome, now: now, jitter: jitter)
-        case let .keyPrepared(state, outcome):
+        case .keyPrepared(let state, let outcome):
             stored = state
             inFlight = nil
-            if case .failure(let failure) = outcome { actions += failed(failure, doing: "key generation", now: now, jitter: jitter) }
-        case let .stored(state, outcome):
+            if case .failure(let failure) = outcome {
+                actions += failed(failure, doing: "key generation", now: now, jitter: jitter)
+            }
+        case .stored(let state, let outcome):
             stored = state
             if inFlight == .store { inFlight = nil }
             if case .failure(let failure) = outcome { actions += storeFailed(failure, now: now, jitter: jitter) }
@@ -202,7 +213,7 @@ public struct Lifecycle: Sendable {
     /// New credentials are in use from `now` (the test-only rotation interval counts from here).
     mutating func credentialsObtained(at now: Double) {
         #if HUBAGENT_TEST_HOOKS
-        credentialsSince = now
+            credentialsSince = now
         #endif
     }
 
@@ -217,7 +228,11 @@ public struct Lifecycle: Sendable {
         if failure.isOffline { retry.offline = true }
         retry.retryAt = now + delay
         health.record(failure.description, at: now)
-        return [.log(retry.failures > 3 ? .warning : .notice, "\(operation) failed: \(failure); retrying in \(Format.duration(delay))")]
+        return [
+            .log(
+                retry.failures > 3 ? .warning : .notice,
+                "\(operation) failed: \(failure); retrying in \(Format.duration(delay))")
+        ]
     }
 
     mutating func needsReboarding(_ reason: String, error: String?, now: Double) -> [Action] {

@@ -14,12 +14,12 @@ public struct LifecyclePolicy: Equatable, Sendable {
     /// time to use it (docs/design.md §4 rule 6).
     public var tokenHandOutMargin: Double = 5
     #if HUBAGENT_TEST_HOOKS
-    /// Test builds only (for the soak run): also rotate this long after the credentials in use
-    /// were obtained, and refresh the token this long after it was granted, on the gateway's
-    /// clock. Real lifetimes count in whole seconds and refreshes never come before half a
-    /// token's life, which would make 10,000 rotations take days.
-    public var testRotationInterval: Double?
-    public var testTokenRefreshInterval: Double?
+        /// Test builds only (for the soak run): also rotate this long after the credentials in use
+        /// were obtained, and refresh the token this long after it was granted, on the gateway's
+        /// clock. Real lifetimes count in whole seconds and refreshes never come before half a
+        /// token's life, which would make 10,000 rotations take days.
+        public var testRotationInterval: Double?
+        public var testTokenRefreshInterval: Double?
     #endif
 
     public init() {}
@@ -30,7 +30,7 @@ public struct LifecyclePolicy: Equatable, Sendable {
     public func tokenRefreshDelay(lifetime: Double) -> Double {
         let delay = max(min(lifetime * 0.8, lifetime - tokenRefreshMargin), lifetime * 0.5)
         #if HUBAGENT_TEST_HOOKS
-        if let interval = testTokenRefreshInterval { return min(interval, delay) }
+            if let interval = testTokenRefreshInterval { return min(interval, delay) }
         #endif
         return delay
     }

@@ -19,15 +19,21 @@ enum ClockOffsetCheck: HealthCheck {
             return .skip("no answer from southgate (see network.tls)", fix: "fix network.tls first")
         }
         guard let server = serverTime(response.headers) else {
-            return .skip("southgate's answer had no usable Server-Time or Date header", fix: "check whether a proxy rewrites southgate's answers")
+            return .skip(
+                "southgate's answer had no usable Server-Time or Date header",
+                fix: "check whether a proxy rewrites southgate's answers")
         }
         let local = (probe.sentAt + probe.receivedAt) / 2
         let offset = server - local
         let size = abs(offset)
-        let fix = "synchronize this clock: `timedatectl set-ntp true` (systemd-timesyncd) or chrony, with an NTP server reachable from here"
+        let fix =
+            "synchronize this clock: `timedatectl set-ntp true` (systemd-timesyncd) or chrony, with an NTP server "
+            + "reachable from here"
         // Date has whole seconds: below that, there is nothing to tell.
         guard size >= 1 else { return .ok("this clock agrees with southgate's (within the 1 s of its Date header)") }
-        let text = "this clock is \(Format.duration(size)) \(offset > 0 ? "behind" : "ahead of") southgate's (southgate \(Format.time(server)), here \(Format.time(local)))"
+        let text =
+            "this clock is \(Format.duration(size)) \(offset > 0 ? "behind" : "ahead of") southgate's (southgate "
+            + "\(Format.time(server)), here \(Format.time(local)))"
         if size > failAbove { return .fail(text, fix: fix) }
         if size > warnAbove { return .warn(text, fix: fix) }
         return .ok(text)
@@ -36,7 +42,9 @@ enum ClockOffsetCheck: HealthCheck {
     /// Server clock minus local clock, from the probe; nil without an answer that tells. The
     /// local moment the server stamped is taken as the middle of the exchange.
     static func offset(_ context: CheckContext) -> Double? {
-        guard let probe = context.probe, case .success(let response) = probe.result, let server = serverTime(response.headers) else { return nil }
+        guard let probe = context.probe, case .success(let response) = probe.result,
+            let server = serverTime(response.headers)
+        else { return nil }
         return server - (probe.sentAt + probe.receivedAt) / 2
     }
 

@@ -11,16 +11,21 @@ enum ConfigBoardingCheck: HealthCheck {
         switch context.boarding {
         case nil:
             if let identity { return .ok("no \(path); not needed: onboarded as \(identity.clientID)") }
-            return .fail("no boarding file at \(path), and \(context.noIdentityReason): the agent cannot onboard",
-                         fix: "download the boarding configuration from Asset Manager and save it as \(path)")
+            return .fail(
+                "no boarding file at \(path), and \(context.noIdentityReason): the agent cannot onboard",
+                fix: "download the boarding configuration from Asset Manager and save it as \(path)")
         case .failure(let error)?:
             let fix = error.fix ?? "correct the file; `hubagent validate \(path)` checks it again"
             if let identity {
-                return .warn("\(error.checkMessage) (the agent runs on as \(identity.clientID), its stored identity)", fix: fix)
+                return .warn(
+                    "\(error.checkMessage) (the agent runs on as \(identity.clientID), its stored identity)", fix: fix)
             }
             return .fail(error.checkMessage, fix: fix)
         case .success(let boarding)?:
-            return .ok("\(path): boarding file for \(boarding.clientID) (\(boarding.profile.rawValue)), tenant \(boarding.tenant), \(boarding.baseURL)")
+            return .ok(
+                "\(path): boarding file for \(boarding.clientID) (\(boarding.profile.rawValue)), tenant "
+                    + "\(boarding.tenant), \(boarding.baseURL)"
+            )
         }
     }
 }

@@ -13,8 +13,9 @@ enum ConfigDataSourcesCheck: HealthCheck {
         case .success(let summary):
             return .ok("\(path): \(summary)")
         case .failure(let error):
-            return .fail("\(error.checkMessage); the configuration in Insights Hub is left as it is",
-                         fix: error.fix ?? "correct the file; `hubagent validate \(path)` checks it again")
+            return .fail(
+                "\(error.checkMessage); the configuration in Insights Hub is left as it is",
+                fix: error.fix ?? "correct the file; `hubagent validate \(path)` checks it again")
         }
     }
 }

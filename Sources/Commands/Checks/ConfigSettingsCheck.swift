@@ -15,13 +15,16 @@ enum ConfigSettingsCheck: HealthCheck {
             case .success(let summary):
                 message = "\(path): \(summary)"
             case .failure(let error):
-                return .fail("\(error.checkMessage); hubagent will not start (exit 78)",
-                             fix: error.fix ?? "correct the file; `hubagent validate \(path)` checks it again")
+                return .fail(
+                    "\(error.checkMessage); hubagent will not start (exit 78)",
+                    fix: error.fix ?? "correct the file; `hubagent validate \(path)` checks it again")
             }
         }
         if let caFile = context.settings.caFile {
             let name = context.caFileOrigin
-            let fix = "point \(name) at the PEM bundle of the CA that signed southgate's certificate (or the TLS-inspecting proxy's)"
+            let fix =
+                "point \(name) at the PEM bundle of the CA that signed southgate's certificate (or the TLS-inspecting "
+                + "proxy's)"
             switch ConfigurationFile.read(caFile, limit: Layout.Limit.caBundle) {
             case nil:
                 return .fail("\(name) \(caFile) does not exist", fix: fix)

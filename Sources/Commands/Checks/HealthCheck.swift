@@ -8,7 +8,12 @@ protocol HealthCheck {
 
 /// What a check found: a one-line message and, unless OK, a one-line fix.
 struct CheckResult {
-    enum Status: String { case ok = "OK", warn = "WARN", fail = "FAIL", skip = "SKIP" }
+    enum Status: String {
+        case ok = "OK"
+        case warn = "WARN"
+        case fail = "FAIL"
+        case skip = "SKIP"
+    }
 
     var id = ""
     var status: Status

@@ -8,8 +8,10 @@ struct ProxyRoute {
     let environment: [String: String]
 
     private var urls: [String?] {
-        [settings.proxy, environment["https_proxy"], environment["HTTPS_PROXY"], environment["all_proxy"],
-         environment["ALL_PROXY"]]
+        [
+            settings.proxy, environment["https_proxy"], environment["HTTPS_PROXY"], environment["all_proxy"],
+            environment["ALL_PROXY"],
+        ]
     }
 
     /// The proxy for `host`, as the operator may see it (credentials removed); nil for a direct

@@ -14,8 +14,9 @@ enum StatePermissionsCheck: HealthCheck {
         let directoryEntry: DirectoryEntry
         do {
             guard let found = try DirectoryEntry.of(path) else {
-                return .skip("no state directory at \(path) yet: hubagent creates it (0700) when it first starts",
-                             fix: "start hubagent (`systemctl start hubagent`) once the configuration checks pass")
+                return .skip(
+                    "no state directory at \(path) yet: hubagent creates it (0700) when it first starts",
+                    fix: "start hubagent (`systemctl start hubagent`) once the configuration checks pass")
             }
             directoryEntry = found
         } catch {
@@ -30,13 +31,15 @@ enum StatePermissionsCheck: HealthCheck {
         let owner = me == 0 ? directoryEntry.uid : me
         var problems = [String]()
         var chmodDirectory = false
-        let directoryViolations = StateDirectory.violations(uid: directoryEntry.uid, mode: directoryEntry.mode, owner: owner,
-                                                            isDirectory: true)
+        let directoryViolations = StateDirectory.violations(
+            uid: directoryEntry.uid, mode: directoryEntry.mode, owner: owner,
+            isDirectory: true)
         for violation in directoryViolations {
             switch violation {
             case .owner(let uid):
-                return .fail("\(path): owned by uid \(uid), not by uid \(owner) that runs this check",
-                             fix: "chown \(owner) \(path)   (or \(asUser))")
+                return .fail(
+                    "\(path): owned by uid \(uid), not by uid \(owner) that runs this check",
+                    fix: "chown \(owner) \(path)   (or \(asUser))")
             case .mode(let mode):
                 problems.append("\(path): " + StateDirectory.Violation.modeProblem(mode, isDirectory: true))
                 chmodDirectory = true
@@ -61,7 +64,8 @@ enum StatePermissionsCheck: HealthCheck {
                 otherFixes.append("replace \(file) with the file it points to")
             case .file:
                 files += 1
-                let violations = StateDirectory.violations(uid: entry.uid, mode: entry.mode, owner: owner, isDirectory: false)
+                let violations = StateDirectory.violations(
+                    uid: entry.uid, mode: entry.mode, owner: owner, isDirectory: false)
                 for violation in violations {
                     switch violation {
                     case .owner(let uid):
@@ -95,14 +99,18 @@ enum StatePermissionsCheck: HealthCheck {
         case .unreadable(let reason):
             return .fail("the state cannot be read: \(reason)", fix: asUser)
         case .loaded(let loaded):
-            let summary = "\(path): mode \(mode(StateDirectory.privateDirectoryMode)), "
-                + "\(files) \(files == 1 ? "file" : "files") \(mode(StateDirectory.privateFileMode)), owner uid \(owner)"
+            let summary =
+                "\(path): mode \(mode(StateDirectory.privateDirectoryMode)), "
+                + "\(files) \(files == 1 ? "file" : "files") \(mode(StateDirectory.privateFileMode)), owner uid "
+                + "\(owner)"
             if let problem = loaded.skipped.first {
-                return .warn("\(summary); unreadable: \(problem); the agent runs from the generation before it",
-                             fix: "nothing, if the next save replaces it; if it comes back, check the storage "
-                                + "(`dmesg`, the file system)")
+                return .warn(
+                    "\(summary); unreadable: \(problem); the agent runs from the generation before it",
+                    fix: "nothing, if the next save replaces it; if it comes back, check the storage "
+                        + "(`dmesg`, the file system)")
             }
-            let identity = loaded.state.identity.map { "; identity \($0.clientID) stored" } ?? "; no identity stored yet"
+            let identity =
+                loaded.state.identity.map { "; identity \($0.clientID) stored" } ?? "; no identity stored yet"
             return .ok(summary + identity)
         }
     }

@@ -10,23 +10,29 @@ enum SystemdUnitCheck: HealthCheck {
     /// sd_booted(3): systemd is the init system when this directory exists.
     static var systemdDirectory: String {
         #if HUBAGENT_TEST_HOOKS
-        // Test-only: lets the system tests stand in for a machine booted with systemd.
-        let environment = ProcessEnvironment.current
-        if environment["HUBAGENT_TEST_HOOKS"] == "1", let directory = environment["HUBAGENT_TEST_SYSTEMD_DIRECTORY"] {
-            return directory
-        }
+            // Test-only: lets the system tests stand in for a machine booted with systemd.
+            let environment = ProcessEnvironment.current
+            if environment["HUBAGENT_TEST_HOOKS"] == "1", let directory = environment["HUBAGENT_TEST_SYSTEMD_DIRECTORY"]
+            {
+                return directory
+            }
         #endif
         return "/run/systemd/system"
     }
 
     static func run(_ context: CheckContext) -> CheckResult {
         guard (try? DirectoryEntry.of(systemdDirectory)) != nil else {
-            return .skip("no systemd on this machine (\(systemdDirectory) does not exist)\(daemonNote(context))",
-                         fix: "run hubagent under systemd (systemd/hubagent.service) to have it restarted and watched")
+            return .skip(
+                "no systemd on this machine (\(systemdDirectory) does not exist)\(daemonNote(context))",
+                fix: "run hubagent under systemd (systemd/hubagent.service) to have it restarted and watched")
         }
-        let unitFile = "install systemd/hubagent.service as /lib/systemd/system/hubagent.service, then `systemctl enable --now hubagent`"
+        let unitFile =
+            "install systemd/hubagent.service as /lib/systemd/system/hubagent.service, then `systemctl enable --now "
+            + "hubagent`"
         guard let load = property("LoadState") else {
-            return .warn("`systemctl show \(unit)` gave no answer within \(Int(CheckContext.networkTimeout)) s", fix: "check `systemctl status \(unit)`")
+            return .warn(
+                "`systemctl show \(unit)` gave no answer within \(Int(CheckContext.networkTimeout)) s",
+                fix: "check `systemctl status \(unit)`")
         }
         guard load == "loaded" else { return .fail("\(unit) is not installed (LoadState \(load))", fix: unitFile) }
         let active = property("ActiveState") ?? "unknown"
@@ -35,28 +41,40 @@ enum SystemdUnitCheck: HealthCheck {
         switch active {
         case "active", "reloading":
             guard watchdogSet else {
-                return .warn("\(unit) is \(active), but has no watchdog (WatchdogUSec \(watchdog.isEmpty ? "unset" : watchdog))",
-                             fix: "keep WatchdogSec=30s from the shipped unit (`systemctl edit \(unit)` must not reset it), then `systemctl restart hubagent`")
+                return .warn(
+                    "\(unit) is \(active), but has no watchdog (WatchdogUSec \(watchdog.isEmpty ? "unset" : watchdog))",
+                    fix:
+                        "keep WatchdogSec=30s from the shipped unit (`systemctl edit \(unit)` must not reset it), then "
+                        + "`systemctl restart hubagent`"
+                )
             }
             return .ok("\(unit) is \(active), watchdog \(watchdog)")
         case "activating":
-            return .warn("\(unit) is starting (activating)", fix: "run the check again in a minute; if it stays, `journalctl -u hubagent -b`")
+            return .warn(
+                "\(unit) is starting (activating)",
+                fix: "run the check again in a minute; if it stays, `journalctl -u hubagent -b`")
         default:
-            return .fail("\(unit) is \(active)", fix: "`journalctl -u hubagent -b` tells why; then `systemctl enable --now hubagent`")
+            return .fail(
+                "\(unit) is \(active)",
+                fix: "`journalctl -u hubagent -b` tells why; then `systemctl enable --now hubagent`")
         }
     }
 
     /// ", the daemon runs as pid N", from its status file, when one is live.
     private static func daemonNote(_ context: CheckContext) -> String {
         guard let report = StatusReport.read(context.layout.statusFile), let pid = report.pid,
-              ProcessControl.exists(pid) else { return "" }
+            ProcessControl.exists(pid)
+        else { return "" }
         return "; hubagent runs as pid \(pid)"
     }
 
     /// One property's value, nil when systemctl did not answer.
     static func property(_ name: String) -> String? {
-        guard let result = Subprocess.run(["systemctl", "show", "-p", name, "--value", unit], timeout: CheckContext.networkTimeout),
-              result.status == 0 else { return nil }
+        guard
+            let result = Subprocess.run(
+                ["systemctl", "show", "-p", name, "--value", unit], timeout: CheckContext.networkTimeout),
+            result.status == 0
+        else { return nil }
         var text = result.output
         while let last = text.last, last == "\n" || last == " " { text.removeLast() }
         return text

@@ -5,7 +5,8 @@ enum RFC7515 {
     /// A.1: the protected header, with the RFC's CR LF and space, so its encoding matches.
     static let hs256Header = Array("{\"typ\":\"JWT\",\r\n \"alg\":\"HS256\"}".utf8)
     /// A.1 and A.2: the payload, again byte for byte.
-    static let payload = Array("{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}".utf8)
+    static let payload = Array(
+        "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}".utf8)
     /// A.1: the HMAC key, the JWK `k` value.
     static let hs256KeyBase64URL =
         "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"
@@ -19,13 +20,19 @@ enum RFC7515 {
     static let rs256Header = Array(#"{"alg":"RS256"}"#.utf8)
     /// A.2: the key's public JWK members.
     static let rs256N =
-        "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ"
+        "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZ"
+        + "S-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WT"
+        + "BEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethF"
+        + "kMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ"
     static let rs256E = "AQAB"
     /// A.2.1: the complete JWS (PKCS#1 v1.5 is deterministic, so we must reproduce it exactly).
     static let rs256Token =
         "eyJhbGciOiJSUzI1NiJ9"
         + ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
-        + ".cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw"
+        + ".cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9"
+        + "CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZRmB_eSN9383L"
+        + "cOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIh"
+        + "WkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw"
 
     /// A.2: the RFC's private key (n, e, d, p, q, dp, dq, qi) as PKCS#8 PEM, converted offline
     /// with Python `cryptography` (`RSAPrivateNumbers(...).private_bytes(PEM, PKCS8)`). It is a
@@ -68,14 +75,23 @@ enum ProtocolVector {
     static let clientSecret = "e8KgU3uK0lq2cR8x1x0e6XoQw6bV0m2cYt9sZp4nHkA"
     static let header = Array(#"{"typ":"JWT","alg":"HS256"}"#.utf8)
     static let payload = Array(
-        #"{"iss":"5d06988ac50a44758ed0d9bff9edc4a0","sub":"5d06988ac50a44758ed0d9bff9edc4a0","aud":"southgate","iat":1700000000,"nbf":1700000000,"exp":1700086400,"schemas":["urn:siemens:mindsphere:v1"],"ten":"castidev","jti":"3f2b8c1e-7d4a-4e9b-9c61-0a5f2d8e4b17"}"#
-            .utf8)
+        (#"{"iss":"5d06988ac50a44758ed0d9bff9edc4a0","sub":"5d06988ac50a44758ed0d9bff9edc4a0","aud":"southgate","#
+            + #""iat":1700000000,"nbf":1700000000,"exp":1700086400,"schemas":["urn:siemens:mindsphere:v1"],"#
+            + #""ten":"castidev","jti":"3f2b8c1e-7d4a-4e9b-9c61-0a5f2d8e4b17"}"#).utf8)
     /// The "MCL (padded)" line: every segment keeps its `=` padding.
     static let mclPadded =
-        "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJpc3MiOiI1ZDA2OTg4YWM1MGE0NDc1OGVkMGQ5YmZmOWVkYzRhMCIsInN1YiI6IjVkMDY5ODhhYzUwYTQ0NzU4ZWQwZDliZmY5ZWRjNGEwIiwiYXVkIjoic291dGhnYXRlIiwiaWF0IjoxNzAwMDAwMDAwLCJuYmYiOjE3MDAwMDAwMDAsImV4cCI6MTcwMDA4NjQwMCwic2NoZW1hcyI6WyJ1cm46c2llbWVuczptaW5kc3BoZXJlOnYxIl0sInRlbiI6ImNhc3RpZGV2IiwianRpIjoiM2YyYjhjMWUtN2Q0YS00ZTliLTljNjEtMGE1ZjJkOGU0YjE3In0=.Mxo8N4_AX2L-X2xe8fmMkuxn8uUd-GPNA0yRsH82eR4="
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9."
+        + "eyJpc3MiOiI1ZDA2OTg4YWM1MGE0NDc1OGVkMGQ5YmZmOWVkYzRhMCIsInN1YiI6IjVkMDY5ODhhYzUwYTQ0NzU4ZWQwZDliZmY5ZWR"
+        + "jNGEwIiwiYXVkIjoic291dGhnYXRlIiwiaWF0IjoxNzAwMDAwMDAwLCJuYmYiOjE3MDAwMDAwMDAsImV4cCI6MTcwMDA4NjQwMC"
+        + "wic2NoZW1hcyI6WyJ1cm46c2llbWVuczptaW5kc3BoZXJlOnYxIl0sInRlbiI6ImNhc3RpZGV2IiwianRpIjoiM2YyYjhjM"
+        + "WUtN2Q0YS00ZTliLTljNjEtMGE1ZjJkOGU0YjE3In0=.Mxo8N4_AX2L-X2xe8fmMkuxn8uUd-GPNA0yRsH82eR4="
     /// The "standard:" line: unpadded base64url.
     static let standard =
-        "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJpc3MiOiI1ZDA2OTg4YWM1MGE0NDc1OGVkMGQ5YmZmOWVkYzRhMCIsInN1YiI6IjVkMDY5ODhhYzUwYTQ0NzU4ZWQwZDliZmY5ZWRjNGEwIiwiYXVkIjoic291dGhnYXRlIiwiaWF0IjoxNzAwMDAwMDAwLCJuYmYiOjE3MDAwMDAwMDAsImV4cCI6MTcwMDA4NjQwMCwic2NoZW1hcyI6WyJ1cm46c2llbWVuczptaW5kc3BoZXJlOnYxIl0sInRlbiI6ImNhc3RpZGV2IiwianRpIjoiM2YyYjhjMWUtN2Q0YS00ZTliLTljNjEtMGE1ZjJkOGU0YjE3In0.BiQeFFBhTleGgg4YHzKUIi8aWd0Lc0I_inSeOnWgwHU"
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9."
+        + "eyJpc3MiOiI1ZDA2OTg4YWM1MGE0NDc1OGVkMGQ5YmZmOWVkYzRhMCIsInN1YiI6IjVkMDY5ODhhYzUwYTQ0NzU4ZWQwZDliZmY5ZWR"
+        + "jNGEwIiwiYXVkIjoic291dGhnYXRlIiwiaWF0IjoxNzAwMDAwMDAwLCJuYmYiOjE3MDAwMDAwMDAsImV4cCI6MTcwMDA4NjQwMC"
+        + "wic2NoZW1hcyI6WyJ1cm46c2llbWVuczptaW5kc3BoZXJlOnYxIl0sInRlbiI6ImNhc3RpZGV2IiwianRpIjoiM2YyYjhjM"
+        + "WUtN2Q0YS00ZTliLTljNjEtMGE1ZjJkOGU0YjE3In0.BiQeFFBhTleGgg4YHzKUIi8aWd0Lc0I_inSeOnWgwHU"
 }
 
 /// Throwaway keys that must be refused, generated for these tests only.

@@ -11,7 +11,9 @@ func fuzzDataSources(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         configuration = try DataSourceConfiguration.parse(bytes, file: "datasources.yaml")
     } catch {
         let lines = bytes.count(where: { $0 == UInt8(ascii: "\n") }) + 1
-        if let line = error.line { require(line >= 1 && line <= lines, "error line \(line) outside \(lines) lines: \(error)") }
+        if let line = error.line {
+            require(line >= 1 && line <= lines, "error line \(line) outside \(lines) lines: \(error)")
+        }
         if let column = error.column { require(column >= 1, "error column \(column): \(error)") }
         _ = error.description
         return 0
@@ -28,9 +30,13 @@ func require(_ condition: Bool, _ message: @autoclosure () -> String) {
 
 func checkLimits(_ configuration: DataSourceConfiguration) {
     func within(_ text: String, _ limit: Int, _ what: String, empty: Bool = false, control: Bool = false) {
-        require(text.utf16.count <= limit && (empty || !text.isEmpty), "\(what) \(text.debugDescription) outside 1…\(limit)")
+        require(
+            text.utf16.count <= limit && (empty || !text.isEmpty), "\(what) \(text.debugDescription) outside 1…\(limit)"
+        )
         if !control {
-            require(!text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }, "\(what) \(text.debugDescription) holds a control character")
+            require(
+                !text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) },
+                "\(what) \(text.debugDescription) holds a control character")
         }
     }
     within(configuration.configurationID, 36, "configurationId")
@@ -53,7 +59,9 @@ func checkLimits(_ configuration: DataSourceConfiguration) {
             within(point.id, 36, "point id")
             within(point.name, 64, "point name")
             within(point.unit, 32, "unit", empty: true)
-            if let description = point.description { within(description, 256, "description", empty: true, control: true) }
+            if let description = point.description {
+                within(description, 256, "description", empty: true, control: true)
+            }
             require(point.customData.count <= 5, "\(point.customData.count) customData entries")
             require(ids.insert(point.id).inserted, "point id \(point.id) twice")
         }
@@ -67,7 +75,9 @@ func checkLimits(_ configuration: DataSourceConfiguration) {
 func checkCanonicalJSON(_ configuration: DataSourceConfiguration) {
     let text = configuration.canonicalJSON.serialized
     guard let json = try? JSONValue.parse(text) else { return require(false, "canonical JSON does not parse: \(text)") }
-    require(DataSourceConfiguration.fromCanonicalJSON(json) == configuration, "canonical JSON reads back differently: \(text)")
+    require(
+        DataSourceConfiguration.fromCanonicalJSON(json) == configuration,
+        "canonical JSON reads back differently: \(text)")
     require(configuration.contentHash.count == 64, "content hash \(configuration.contentHash)")
 }
 
@@ -82,8 +92,12 @@ func checkRewrite(_ configuration: DataSourceConfiguration) {
                 require(again == configuration, "rewritten YAML reads back differently:\n\(yaml)")
             } else {
                 // Without ids, what comes back is the derived ones; the content must match otherwise.
-                require(again.dataSources.map(\.name) == configuration.dataSources.map(\.name), "rewritten YAML lost sources:\n\(yaml)")
-                require(again.dataSources.map(\.dataPoints.count) == configuration.dataSources.map(\.dataPoints.count), "rewritten YAML lost points:\n\(yaml)")
+                require(
+                    again.dataSources.map(\.name) == configuration.dataSources.map(\.name),
+                    "rewritten YAML lost sources:\n\(yaml)")
+                require(
+                    again.dataSources.map(\.dataPoints.count) == configuration.dataSources.map(\.dataPoints.count),
+                    "rewritten YAML lost points:\n\(yaml)")
             }
         } catch {
             // Leaving ids out may make two derived ids collide; nothing else may fail.

@@ -9,20 +9,30 @@ func fuzzLocalHTTP(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let headEnd = bytes.firstRange(of: terminator)?.lowerBound
     switch result {
     case .incomplete:
-        require(headEnd == nil && bytes.count <= LocalHTTPRequest.maximumHeadBytes, "incomplete, yet the head ended or is too long")
+        require(
+            headEnd == nil && bytes.count <= LocalHTTPRequest.maximumHeadBytes,
+            "incomplete, yet the head ended or is too long")
     case .malformed:
         break
     case .request(let request):
         guard let headEnd else { return fail("a request without the end of its head") }
         require(headEnd <= LocalHTTPRequest.maximumHeadBytes, "head of \(headEnd) bytes accepted")
-        require(!request.method.isEmpty && request.method.utf8.allSatisfy { (65...90).contains($0) }, "method \(request.method.debugDescription)")
+        require(
+            !request.method.isEmpty && request.method.utf8.allSatisfy { (65...90).contains($0) },
+            "method \(request.method.debugDescription)")
         require(request.path.hasPrefix("/") && request.path.utf8.count <= 256, "path \(request.path.debugDescription)")
         // The path is logged and matched: visible ASCII only (RFC 9112 request-target).
-        require(request.path.utf8.allSatisfy { (0x21...0x7E).contains($0) }, "path with a control or non-ASCII byte: \(request.path.debugDescription)")
+        require(
+            request.path.utf8.allSatisfy { (0x21...0x7E).contains($0) },
+            "path with a control or non-ASCII byte: \(request.path.debugDescription)")
         let line = Array("\(request.method) \(request.path) HTTP/1.".utf8)
-        require(bytes.starts(with: line), "request line does not start with \(String(decoding: line, as: UTF8.self).debugDescription)")
+        require(
+            bytes.starts(with: line),
+            "request line does not start with \(String(decoding: line, as: UTF8.self).debugDescription)")
         // What follows the head (a body, the next request) does not change the answer.
-        require(LocalHTTPRequest.parse(bytes + Array("XYZ\r\n\r\n".utf8)) == result, "bytes after the head changed the result")
+        require(
+            LocalHTTPRequest.parse(bytes + Array("XYZ\r\n\r\n".utf8)) == result,
+            "bytes after the head changed the result")
     }
     // The socket parses what arrived so far: a prefix is never accepted as a different request.
     if !bytes.isEmpty {

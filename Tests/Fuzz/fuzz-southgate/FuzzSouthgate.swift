@@ -13,8 +13,10 @@ func fuzzSouthgate(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     guard let operation = bytes.first else { return 0 }
     let response = decodeResponse(bytes.dropFirst())
-    let client = SouthgateClient(baseURL: "https://southgate.example.test/", transport: FixedTransport(response: response))
-    let jwk = JWK(e: "AQAB", n: "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDX", kid: "k1")
+    let client = SouthgateClient(
+        baseURL: "https://southgate.example.test/", transport: FixedTransport(response: response))
+    let jwk = JWK(
+        e: "AQAB", n: "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDX", kid: "k1")
     let rotateURI = "https://southgate.example.test/api/agentmanagement/v3/register/abc"
     do {
         switch operation % 6 {
@@ -27,19 +29,23 @@ func fuzzSouthgate(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             checkIdentifier(exchange.value, requireSecret: false)
             checkSuccess(response, expect: 201, serverTime: exchange.serverTime)
         case 2:
-            let exchange = try client.rotate(registrationClientURI: rotateURI, registrationAccessToken: "rat", clientID: "abc", publicKey: nil)
+            let exchange = try client.rotate(
+                registrationClientURI: rotateURI, registrationAccessToken: "rat", clientID: "abc", publicKey: nil)
             checkIdentifier(exchange.value, requireSecret: true)
             checkSuccess(response, expect: 200, serverTime: exchange.serverTime)
         case 3:
             let exchange = try client.token(clientAssertion: "a.b.c")
-            require(!exchange.value.accessToken.isEmpty && exchange.value.expiresIn > 0, "token grant \(exchange.value.expiresIn)")
+            require(
+                !exchange.value.accessToken.isEmpty && exchange.value.expiresIn > 0,
+                "token grant \(exchange.value.expiresIn)")
             checkSuccess(response, expect: 200, serverTime: exchange.serverTime)
         case 4:
             let exchange = try client.dataSourceConfiguration(agentID: "abc", accessToken: "token")
             _ = exchange.value.eTag
             checkSuccess(response, expect: 200, serverTime: exchange.serverTime)
         default:
-            let exchange = try client.putDataSourceConfiguration(agentID: "abc", accessToken: "token", body: .object([]), ifMatch: "0")
+            let exchange = try client.putDataSourceConfiguration(
+                agentID: "abc", accessToken: "token", body: .object([]), ifMatch: "0")
             checkSuccess(response, expect: 200, serverTime: exchange.serverTime)
         }
     } catch {
@@ -77,7 +83,9 @@ extension String {
     func trimmingCharacters(_ set: String) -> String {
         let scalars = unicodeScalars.drop { set.unicodeScalars.contains($0) }
         var text = String(String.UnicodeScalarView(scalars))
-        while let last = text.unicodeScalars.last, set.unicodeScalars.contains(last) { text.unicodeScalars.removeLast() }
+        while let last = text.unicodeScalars.last, set.unicodeScalars.contains(last) {
+            text.unicodeScalars.removeLast()
+        }
         return text
     }
 }
@@ -85,15 +93,20 @@ extension String {
 let plausibleServerTime = 946_684_800.0...32_503_680_000.0
 
 func checkIdentifier(_ identifier: ClientIdentifier, requireSecret: Bool) {
-    require(!identifier.clientID.isEmpty && !identifier.registrationAccessToken.isEmpty, "empty client id or RAT accepted")
-    require(identifier.registrationClientURI.hasPrefix("https://"), "registration URI \(identifier.registrationClientURI)")
+    require(
+        !identifier.clientID.isEmpty && !identifier.registrationAccessToken.isEmpty, "empty client id or RAT accepted")
+    require(
+        identifier.registrationClientURI.hasPrefix("https://"), "registration URI \(identifier.registrationClientURI)")
     require(!requireSecret || !(identifier.clientSecret ?? "").isEmpty, "missing client secret accepted")
-    require(identifier.clientSecretExpiresAt.map { $0 > 0 } ?? true, "secret expiry \(String(describing: identifier.clientSecretExpiresAt))")
+    require(
+        identifier.clientSecretExpiresAt.map { $0 > 0 } ?? true,
+        "secret expiry \(String(describing: identifier.clientSecretExpiresAt))")
 }
 
 func checkSuccess(_ response: HTTPResponse, expect: Int, serverTime: Double?) {
     require(response.status == expect, "status \(response.status) accepted where \(expect) is documented")
-    require(serverTime.map { plausibleServerTime.contains($0) } ?? true, "server time \(String(describing: serverTime))")
+    require(
+        serverTime.map { plausibleServerTime.contains($0) } ?? true, "server time \(String(describing: serverTime))")
     checkDate(response, serverTime)
 }
 
@@ -123,7 +136,9 @@ func civilDate(_ days: Int) -> (Int, Int, Int) {
 func checkError(_ error: SouthgateError, _ response: HTTPResponse, expect: Int) {
     let description = error.description
     require(error.status == response.status, "error status \(String(describing: error.status)) for \(response.status)")
-    require(error.serverTime.map { plausibleServerTime.contains($0) } ?? true, "server time \(String(describing: error.serverTime))")
+    require(
+        error.serverTime.map { plausibleServerTime.contains($0) } ?? true,
+        "server time \(String(describing: error.serverTime))")
     checkDate(response, error.serverTime)
     if let retryAfter = error.retryAfter {
         require(retryAfter >= 0 && retryAfter <= 3600, "retry after \(retryAfter)")
@@ -134,18 +149,21 @@ func checkError(_ error: SouthgateError, _ response: HTTPResponse, expect: Int) 
         require(message.count <= 301, "server message of \(message.count) characters")
     }
     if response.status == expect {
-        guard case .invalidResponse = error.kind else { return require(false, "status \(expect) refused as \(error.kind)") }
-    } else {
-        let expected: SouthgateError.Kind = switch response.status {
-        case 400: .badRequest
-        case 401: .unauthorized
-        case 403: .forbidden
-        case 404: .notFound
-        case 412: .preconditionFailed
-        case 429: .rateLimited
-        case 500...599: .serverError
-        default: .unexpectedStatus
+        guard case .invalidResponse = error.kind else {
+            return require(false, "status \(expect) refused as \(error.kind)")
         }
+    } else {
+        let expected: SouthgateError.Kind =
+            switch response.status {
+            case 400: .badRequest
+            case 401: .unauthorized
+            case 403: .forbidden
+            case 404: .notFound
+            case 412: .preconditionFailed
+            case 429: .rateLimited
+            case 500...599: .serverError
+            default: .unexpectedStatus
+            }
         require(error.kind == expected, "status \(response.status) mapped to \(error.kind)")
         require(error.retryAfter == nil || response.headers["retry-after"] != nil, "retry after invented")
     }
@@ -153,7 +171,9 @@ func checkError(_ error: SouthgateError, _ response: HTTPResponse, expect: Int) 
     // Credentials in a successful body are never quoted in an error (which ends up in logs).
     guard (200..<300).contains(response.status), let json = try? JSONValue.parse(response.body) else { return }
     for name in ["client_secret", "registration_access_token", "access_token"] {
-        guard let secret = json[name]?.stringValue, secret.count >= 16, secret.contains(where: \.isNumber) else { continue }
+        guard let secret = json[name]?.stringValue, secret.count >= 16, secret.contains(where: \.isNumber) else {
+            continue
+        }
         require(!description.contains(secret), "\(name) leaked into the error: \(description)")
     }
 }

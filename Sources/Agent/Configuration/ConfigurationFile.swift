@@ -9,23 +9,29 @@ public enum ConfigurationFile {
         let fd: Int32
         do {
             fd = try Syscall.open(path, O_RDONLY)
-        } catch where error.errno == ENOENT {
+        } catch  where error.errno == ENOENT {
             return nil
         } catch {
-            return .failure(ConfigurationError(file: path, message: "cannot be read: \(SystemError.message(for: error.errno))",
-                                               fix: "make it readable for the user hubagent runs as"))
+            return .failure(
+                ConfigurationError(
+                    file: path, message: "cannot be read: \(SystemError.message(for: error.errno))",
+                    fix: "make it readable for the user hubagent runs as"))
         }
         defer { close(fd) }
         do {
             return .success(try Syscall.readAll(fd, limit: limit, subject: path))
         } catch {
-            let message = error.errno == EFBIG ? "larger than \(limit) bytes" : "cannot be read: \(SystemError.message(for: error.errno))"
+            let message =
+                error.errno == EFBIG
+                ? "larger than \(limit) bytes" : "cannot be read: \(SystemError.message(for: error.errno))"
             return .failure(ConfigurationError(file: path, message: message))
         }
     }
 
     /// Reads and parses; nil when the file does not exist.
-    public static func load<Value>(_ path: String, limit: Int, parse: ([UInt8]) throws(ConfigurationError) -> Value) -> Result<Value, ConfigurationError>? {
+    public static func load<Value>(_ path: String, limit: Int, parse: ([UInt8]) throws(ConfigurationError) -> Value)
+        -> Result<Value, ConfigurationError>?
+    {
         switch read(path, limit: limit) {
         case nil: return nil
         case .failure(let error)?: return .failure(error)

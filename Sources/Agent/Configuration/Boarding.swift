@@ -35,13 +35,18 @@ public struct BoardingConfiguration: Equatable, Sendable {
         do {
             json = try JSONValue.parse(bytes)
         } catch {
-            throw ConfigurationError(file: file, line: error.line, column: error.column, message: error.message,
-                                     fix: "download the boarding configuration again from Asset Manager")
+            throw ConfigurationError(
+                file: file, line: error.line, column: error.column, message: error.message,
+                fix: "download the boarding configuration again from Asset Manager")
         }
         func fail(_ message: String, _ fix: String? = nil) -> ConfigurationError {
-            ConfigurationError(file: file, message: message, fix: fix ?? "download the boarding configuration again from Asset Manager")
+            ConfigurationError(
+                file: file, message: message, fix: fix ?? "download the boarding configuration again from Asset Manager"
+            )
         }
-        guard case .object = json else { throw fail("the boarding configuration must be a JSON object with a \"content\" member") }
+        guard case .object = json else {
+            throw fail("the boarding configuration must be a JSON object with a \"content\" member")
+        }
         guard let content = json["content"], case .object = content else { throw fail("missing field content") }
 
         func field(_ name: String) throws(ConfigurationError) -> String {
@@ -56,13 +61,17 @@ public struct BoardingConfiguration: Equatable, Sendable {
         let iat = try field("iat")
         let clientID = try field("clientId")
         let tenant = try field("tenant")
-        guard clientID.count <= maximumIdentifierLength else { throw fail("content.clientId is longer than 36 characters") }
+        guard clientID.count <= maximumIdentifierLength else {
+            throw fail("content.clientId is longer than 36 characters")
+        }
         guard tenant.count <= maximumIdentifierLength else { throw fail("content.tenant is longer than 36 characters") }
         guard clientID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
             throw fail("content.clientId contains characters other than letters, digits, '-' and '_'")
         }
         // The tenant is logged and signed into every client assertion.
-        guard !tenant.unicodeScalars.contains(where: \.isControlCharacter) else { throw fail("content.tenant contains a control character") }
+        guard !tenant.unicodeScalars.contains(where: \.isControlCharacter) else {
+            throw fail("content.tenant contains a control character")
+        }
 
         // `clientCredentialProfile` is an array with one element; accept a bare string too.
         let profileNames: [String]
@@ -74,8 +83,9 @@ public struct BoardingConfiguration: Equatable, Sendable {
         }
         guard let profileName = profileNames.first else { throw fail("content.clientCredentialProfile is empty") }
         guard let profile = CredentialProfile(rawValue: profileName) else {
-            throw fail("unknown credential profile \"\(profileName)\"; hubagent supports SHARED_SECRET and RSA_3072",
-                       "create the agent in Asset Manager with the SHARED_SECRET or RSA_3072 security profile")
+            throw fail(
+                "unknown credential profile \"\(profileName)\"; hubagent supports SHARED_SECRET and RSA_3072",
+                "create the agent in Asset Manager with the SHARED_SECRET or RSA_3072 security profile")
         }
 
         var expiration: Double?
@@ -90,7 +100,8 @@ public struct BoardingConfiguration: Equatable, Sendable {
         if claims == nil { throw fail("content.iat is not a JWT") }
 
         let canonical = JSONValue.object([
-            ("baseUrl", .string(baseURL)), ("iat", .string(iat)), ("clientCredentialProfile", .string(profile.rawValue)),
+            ("baseUrl", .string(baseURL)), ("iat", .string(iat)),
+            ("clientCredentialProfile", .string(profile.rawValue)),
             ("clientId", .string(clientID)), ("tenant", .string(tenant)),
         ]).serialized
         return BoardingConfiguration(
@@ -100,7 +111,9 @@ public struct BoardingConfiguration: Equatable, Sendable {
     }
 
     /// Only https: an http:// base URL would send every credential in clear text (docs/protocol.md §13).
-    private static func validateBaseURL(_ url: String, fail: (String, String?) -> ConfigurationError) throws(ConfigurationError) {
+    private static func validateBaseURL(_ url: String, fail: (String, String?) -> ConfigurationError)
+        throws(ConfigurationError)
+    {
         guard url.hasPrefix("https://") else {
             throw fail("content.baseUrl \"\(url)\" is not an https:// URL", "hubagent only talks to southgate over TLS")
         }
@@ -108,7 +121,8 @@ public struct BoardingConfiguration: Equatable, Sendable {
         let host = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         // No whitespace or control characters (RFC 3986): the URL is logged and handed to libcurl.
         guard !host.isEmpty, !host.contains("@"), !rest.contains("?"), !rest.contains("#"),
-              !url.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.isControlCharacter }) else {
+            !url.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.isControlCharacter })
+        else {
             throw fail("content.baseUrl \"\(url)\" is not a valid URL", nil)
         }
     }
@@ -129,9 +143,10 @@ public enum ISO8601 {
             return value
         }
         guard chars.count >= 20, let year = number(0, 4), chars[4] == 45, let month = number(5, 2), chars[7] == 45,
-              let day = number(8, 2), chars[10] == 84 || chars[10] == 116, let hour = number(11, 2), chars[13] == 58,
-              let minute = number(14, 2), chars[16] == 58, let second = number(17, 2),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+            let day = number(8, 2), chars[10] == 84 || chars[10] == 116, let hour = number(11, 2), chars[13] == 58,
+            let minute = number(14, 2), chars[16] == 58, let second = number(17, 2),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
         var index = 19
         var fraction = 0.0
         if index < chars.count, chars[index] == 46 {
@@ -149,8 +164,10 @@ public enum ISO8601 {
         guard index < chars.count else { return nil }
         if chars[index] == 90 || chars[index] == 122 {
             index += 1
-        } else if chars[index] == 43 || chars[index] == 45, let h = number(index + 1, 2), chars.count > index + 3, chars[index + 3] == 58,
-                  let m = number(index + 4, 2), h < 24, m < 60 {  // RFC 3339 §5.6: +99:99 is not an offset
+        } else if chars[index] == 43 || chars[index] == 45, let h = number(index + 1, 2), chars.count > index + 3,
+            chars[index + 3] == 58,
+            let m = number(index + 4, 2), h < 24, m < 60
+        {  // RFC 3339 §5.6: +99:99 is not an offset
             offset = (h * 3600 + m * 60) * (chars[index] == 43 ? 1 : -1)
             index += 6
         } else {

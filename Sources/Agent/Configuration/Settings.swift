@@ -18,19 +18,24 @@ public struct Settings: Equatable, Sendable {
 
     public init() {}
 
-    public static let keys = ["ca_file", "proxy", "no_proxy", "rotation_fraction", "token_refresh_margin",
-                              "request_timeout", "log_level", "token_socket_group"]
+    public static let keys = [
+        "ca_file", "proxy", "no_proxy", "rotation_fraction", "token_refresh_margin",
+        "request_timeout", "log_level", "token_socket_group",
+    ]
 
     public static func parse(_ text: String, file: String) throws(ConfigurationError) -> Settings {
         var settings = Settings()
         var seen = Set<String>()
         // Split on the scalar: Swift reads "\r\n" as one Character, which a Character split misses.
-        for (index, rawLine) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, rawLine) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+            .enumerated()
+        {
             let lineNumber = index + 1
             let line = String(String.UnicodeScalarView(rawLine)).trimmingSpaces()
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let equals = line.firstIndex(of: "=") else {
-                throw ConfigurationError(file: file, line: lineNumber, message: "expected `key = value`, found \"\(line)\"")
+                throw ConfigurationError(
+                    file: file, line: lineNumber, message: "expected `key = value`, found \"\(line)\"")
             }
             let key = line[..<equals].trimmingSpaces()
             let value = line[line.index(after: equals)...].trimmingSpaces()
@@ -38,14 +43,18 @@ public struct Settings: Equatable, Sendable {
                 ConfigurationError(file: file, line: lineNumber, column: nil, message: message)
             }
             guard keys.contains(key) else {
-                throw ConfigurationError(file: file, line: lineNumber, message: "unknown setting \"\(key)\"",
-                                         fix: "known settings: \(keys.joined(separator: ", "))")
+                throw ConfigurationError(
+                    file: file, line: lineNumber, message: "unknown setting \"\(key)\"",
+                    fix: "known settings: \(keys.joined(separator: ", "))")
             }
             guard seen.insert(key).inserted else { throw fail("\(key) is set twice") }
             guard !value.isEmpty else { throw fail("\(key) has no value") }
             func number(_ range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
                 guard let number = Double(value), range.contains(number) else {
-                    throw fail("\(key) must be a number from \(Format.number(range.lowerBound)) to \(Format.number(range.upperBound)), found \"\(value)\"")
+                    throw fail(
+                        "\(key) must be a number from \(Format.number(range.lowerBound)) to "
+                            + "\(Format.number(range.upperBound)), found \"\(value)\""
+                    )
                 }
                 return number
             }
@@ -59,7 +68,9 @@ public struct Settings: Equatable, Sendable {
             case "token_refresh_margin": settings.tokenRefreshMargin = try number(0...3000)
             case "request_timeout": settings.requestTimeout = try number(1...600)
             case "log_level":
-                guard let level = LogLevel(name: value) else { throw fail("log_level must be one of error, warning, notice, info, debug") }
+                guard let level = LogLevel(name: value) else {
+                    throw fail("log_level must be one of error, warning, notice, info, debug")
+                }
                 settings.logLevel = level
             case "token_socket_group": settings.tokenSocketGroup = value
             default: break
@@ -72,8 +83,9 @@ public struct Settings: Equatable, Sendable {
 extension Settings {
     /// The transport as these settings configure it, for the daemon and for `hubagent check`.
     public var transportOptions: TransportOptions {
-        TransportOptions(caFile: caFile, proxy: proxy, noProxy: noProxy, timeout: requestTimeout,
-                         userAgent: "hubagent/\(HubAgentVersion.string)")
+        TransportOptions(
+            caFile: caFile, proxy: proxy, noProxy: noProxy, timeout: requestTimeout,
+            userAgent: "hubagent/\(HubAgentVersion.string)")
     }
 
     /// `hubagent.conf` at `path`: nil when there is none (every setting is optional).

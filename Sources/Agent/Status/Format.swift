@@ -22,7 +22,15 @@ public enum Format {
         } else {
             let total = Int(value.rounded())
             let (d, h, m, s) = (total / 86400, total / 3600 % 24, total / 60 % 60, total % 60)
-            if d > 0 { text = "\(d)d \(h)h" } else if h > 0 { text = "\(h)h \(m)m" } else if m > 0 { text = "\(m)m \(s)s" } else { text = "\(s)s" }
+            if d > 0 {
+                text = "\(d)d \(h)h"
+            } else if h > 0 {
+                text = "\(h)h \(m)m"
+            } else if m > 0 {
+                text = "\(m)m \(s)s"
+            } else {
+                text = "\(s)s"
+            }
         }
         return negative ? "-" + text : text
     }

@@ -46,9 +46,11 @@ public struct Layout: Equatable, Sendable {
     public var stateDirectory: String
     public var runtimeDirectory: String
 
-    public init(configurationDirectory: String = Layout.defaultConfigurationDirectory,
-                stateDirectory: String = Layout.defaultStateDirectory,
-                runtimeDirectory: String = Layout.defaultRuntimeDirectory) {
+    public init(
+        configurationDirectory: String = Layout.defaultConfigurationDirectory,
+        stateDirectory: String = Layout.defaultStateDirectory,
+        runtimeDirectory: String = Layout.defaultRuntimeDirectory
+    ) {
         self.configurationDirectory = configurationDirectory
         self.stateDirectory = stateDirectory
         self.runtimeDirectory = runtimeDirectory
@@ -56,18 +58,22 @@ public struct Layout: Equatable, Sendable {
 
     /// Flags (nil when not given) win over systemd's `CONFIGURATION_DIRECTORY`, `STATE_DIRECTORY`
     /// and `RUNTIME_DIRECTORY`, which win over the defaults (docs/design.md §2).
-    public init(configurationDirectory: String?, stateDirectory: String?, runtimeDirectory: String?,
-                environment: [String: String]) {
+    public init(
+        configurationDirectory: String?, stateDirectory: String?, runtimeDirectory: String?,
+        environment: [String: String]
+    ) {
         func pick(_ flag: String?, _ variable: String, _ fallback: String) -> String {
             if let flag { return flag }
             // systemd may list several directories separated by ':'; ours is the first.
             if let value = environment[variable], let first = value.split(separator: ":").first { return String(first) }
             return fallback
         }
-        self.init(configurationDirectory: pick(configurationDirectory, "CONFIGURATION_DIRECTORY",
-                                               Self.defaultConfigurationDirectory),
-                  stateDirectory: pick(stateDirectory, "STATE_DIRECTORY", Self.defaultStateDirectory),
-                  runtimeDirectory: pick(runtimeDirectory, "RUNTIME_DIRECTORY", Self.defaultRuntimeDirectory))
+        self.init(
+            configurationDirectory: pick(
+                configurationDirectory, "CONFIGURATION_DIRECTORY",
+                Self.defaultConfigurationDirectory),
+            stateDirectory: pick(stateDirectory, "STATE_DIRECTORY", Self.defaultStateDirectory),
+            runtimeDirectory: pick(runtimeDirectory, "RUNTIME_DIRECTORY", Self.defaultRuntimeDirectory))
     }
 
     public var boardingFile: String { configurationDirectory + "/" + FileName.boarding }

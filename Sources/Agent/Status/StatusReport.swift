@@ -60,22 +60,34 @@ public struct StatusReport: Equatable, Sendable {
         func number(_ value: Double?) -> JSONValue { value.map(JSONValue.number) ?? .null }
         return .object([
             ("state", .string(state)), ("summary", .string(summary)),
-            ("clientId", string(clientID)), ("tenant", string(tenant)), ("profile", string(profile)), ("southgate", string(southgate)),
+            ("clientId", string(clientID)), ("tenant", string(tenant)), ("profile", string(profile)),
+            ("southgate", string(southgate)),
             ("secretExpiresAt", number(secretExpiresAt)), ("nextRotationAt", number(nextRotationAt)),
-            ("tokenExpiresAt", number(tokenExpiresAt)), ("clockOffset", number(clockOffset)), ("offline", .bool(offline)),
-            ("dataSources", dataSourcesConfigurationID == nil ? .null : .object([
-                ("configurationId", string(dataSourcesConfigurationID)), ("eTag", string(dataSourcesETag)),
-                ("uploadedAt", number(dataSourcesUploadedAt)),
-            ])),
+            ("tokenExpiresAt", number(tokenExpiresAt)), ("clockOffset", number(clockOffset)),
+            ("offline", .bool(offline)),
+            (
+                "dataSources",
+                dataSourcesConfigurationID == nil
+                    ? .null
+                    : .object([
+                        ("configurationId", string(dataSourcesConfigurationID)), ("eTag", string(dataSourcesETag)),
+                        ("uploadedAt", number(dataSourcesUploadedAt)),
+                    ])
+            ),
             ("problems", .array(problems.map(JSONValue.string))),
-            ("lastError", lastError == nil ? .null : .object([("message", string(lastError)), ("at", number(lastErrorAt))])),
-            ("pid", pid.map { .number(Double($0)) } ?? .null), ("version", .string(version)), ("updatedAt", .number(updatedAt)),
+            (
+                "lastError",
+                lastError == nil ? .null : .object([("message", string(lastError)), ("at", number(lastErrorAt))])
+            ),
+            ("pid", pid.map { .number(Double($0)) } ?? .null), ("version", .string(version)),
+            ("updatedAt", .number(updatedAt)),
         ])
     }
 
     public init?(json: JSONValue) {
         guard let state = json["state"]?.stringValue, let summary = json["summary"]?.stringValue,
-              let version = json["version"]?.stringValue, let updatedAt = json["updatedAt"]?.numberValue else { return nil }
+            let version = json["version"]?.stringValue, let updatedAt = json["updatedAt"]?.numberValue
+        else { return nil }
         self.state = state
         self.summary = summary
         clientID = json["clientId"]?.stringValue
@@ -104,16 +116,28 @@ public struct StatusReport: Equatable, Sendable {
             guard let time else { return "-" }
             let local = serverClock ? ServerClock(offset: clockOffset).gatewayTime(of: ServerTime(time)) : time
             let delta = local - now
-            return "\(Format.time(time)) (\(delta >= 0 ? "in " + Format.duration(delta) : Format.duration(-delta) + " ago"))"
+            return
+                "\(Format.time(time)) "
+                + "(\(delta >= 0 ? "in " + Format.duration(delta) : Format.duration(-delta) + " ago"))"
         }
         var rows: [(String, String)] = [
             ("state", running ? state : "\(state) (daemon not running)"),
             ("summary", summary),
-            ("agent id", clientID ?? "-"), ("tenant", tenant ?? "-"), ("profile", profile ?? "-"), ("southgate", southgate ?? "-"),
+            ("agent id", clientID ?? "-"), ("tenant", tenant ?? "-"), ("profile", profile ?? "-"),
+            ("southgate", southgate ?? "-"),
             ("secret expires", at(secretExpiresAt)), ("next rotation", at(nextRotationAt)),
             ("access token", tokenExpiresAt.map { "valid until " + at($0) } ?? "none"),
-            ("clock offset", clockOffset.map { ($0 >= 0 ? "+" : "") + Format.number($0) + " s (southgate minus this gateway)" } ?? "unknown yet"),
-            ("data sources", dataSourcesConfigurationID.map { "\($0), eTag \(dataSourcesETag ?? "-"), uploaded \(at(dataSourcesUploadedAt, serverClock: false))" } ?? "not uploaded"),
+            (
+                "clock offset",
+                clockOffset.map { ($0 >= 0 ? "+" : "") + Format.number($0) + " s (southgate minus this gateway)" }
+                    ?? "unknown yet"
+            ),
+            (
+                "data sources",
+                dataSourcesConfigurationID.map {
+                    "\($0), eTag \(dataSourcesETag ?? "-"), uploaded \(at(dataSourcesUploadedAt, serverClock: false))"
+                } ?? "not uploaded"
+            ),
         ]
         for problem in problems { rows.append(("problem", problem)) }
         rows.append(("last error", lastError.map { "\($0) (\(at(lastErrorAt, serverClock: false)))" } ?? "none"))
@@ -127,7 +151,8 @@ extension StatusReport {
     /// it is not a status report.
     public static func read(_ path: String) -> StatusReport? {
         guard case .success(let bytes)? = ConfigurationFile.read(path, limit: Layout.Limit.status),
-              let json = try? JSONValue.parse(bytes) else { return nil }
+            let json = try? JSONValue.parse(bytes)
+        else { return nil }
         return StatusReport(json: json)
     }
 }

@@ -14,7 +14,9 @@ public struct BoardingSource: Sendable {
     public func read() -> Result<BoardingConfiguration, ConfigurationError>? {
         ConfigurationFile.load(path, limit: Self.maximumSize) { (bytes) throws(ConfigurationError) in
             if bytes.isEmpty {
-                throw ConfigurationError(file: path, message: "the file is empty", fix: "copy the boarding configuration downloaded from Asset Manager into it")
+                throw ConfigurationError(
+                    file: path, message: "the file is empty",
+                    fix: "copy the boarding configuration downloaded from Asset Manager into it")
             }
             return try BoardingConfiguration.parse(bytes, file: path)
         }
