@@ -14,6 +14,13 @@ public struct StoredDataSourceConfiguration: Equatable, Sendable {
         guard let tag = json["eTag"]?.stringValue ?? json["eTag"]?.int64Value.map(String.init) else {
             throw .init("field eTag is missing")
         }
+        // The eTag goes back in an If-Match header (docs/protocol.md §7: a decimal counter, inferred):
+        // visible ASCII only, bounded, so that no answer can inject a header or a log line.
+        guard !tag.isEmpty, tag.utf8.count <= ResponseBounds.eTag,
+            tag.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) && $0 != "\"" })
+        else {
+            throw .init("field eTag is not at most \(ResponseBounds.eTag) visible ASCII characters")
+        }
         eTag = tag
     }
 }

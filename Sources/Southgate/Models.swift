@@ -26,14 +26,20 @@ public struct ClientIdentifier: Equatable, Sendable {
 
     init(json: JSONValue, requireSecret: Bool) throws(SouthgateResponseError) {
         guard case .object = json else { throw .init("body is not a JSON object") }
-        func string(_ key: String) throws(SouthgateResponseError) -> String {
+        func string(_ key: String, atMost limit: Int) throws(SouthgateResponseError) -> String {
             guard let value = json[key]?.stringValue, !value.isEmpty else { throw .init("field \(key) is missing") }
-            return value
+            return try ResponseBounds.check(value, key, atMost: limit)
         }
-        clientID = try string("client_id")
-        registrationAccessToken = try string("registration_access_token")
-        registrationClientURI = try string("registration_client_uri")
-        clientSecret = json["client_secret"]?.stringValue
+        clientID = try string("client_id", atMost: ResponseBounds.identifier)
+        // The client id goes into URLs and log lines: the boarding file's rule (docs/protocol.md §1).
+        guard clientID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+            throw .init("client_id has characters other than letters, digits, - and _")
+        }
+        registrationAccessToken = try string("registration_access_token", atMost: ResponseBounds.token)
+        registrationClientURI = try string("registration_client_uri", atMost: ResponseBounds.url)
+        clientSecret = try json["client_secret"]?.stringValue.map { (value) throws(SouthgateResponseError) in
+            try ResponseBounds.check(value, "client_secret", atMost: ResponseBounds.secret)
+        }
         if requireSecret && (clientSecret ?? "").isEmpty { throw .init("field client_secret is missing") }
         switch json["client_secret_expires_at"] {
         case nil, .null?:
@@ -46,8 +52,33 @@ public struct ClientIdentifier: Equatable, Sendable {
             clientSecretExpiresAt = seconds == 0 ? nil : seconds
         }
         guard registrationClientURI.hasPrefix("https://") else {
-            throw .init("registration_client_uri is not an https URL")
+            throw .init(
+                "registration_client_uri is not an https "
+                    + "URL")
         }
+        guard !registrationClientURI.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value >= 0x7F }) else {
+            throw .init("registration_client_uri has spaces, control or non-ASCII characters")
+        }
+    }
+}
+
+/// The largest values hubagent accepts from southgate. Real values are far smaller (a secret is
+/// 44 characters, a RAT or an access token 1-2 KiB); anything beyond these is not a credential
+/// but a broken or hostile server, and would make the stored state too large to read back.
+enum ResponseBounds {
+    /// `client_id`, as in a boarding file (docs/protocol.md §1).
+    static let identifier = 36
+    static let secret = 1024
+    /// A RAT or an access token: a JWS, bounded like every JWS hubagent reads.
+    static let token = JWS.maximumTokenLength
+    static let url = 2048
+    static let eTag = 64
+
+    static func check(_ value: String, _ key: String, atMost limit: Int) throws(SouthgateResponseError) -> String {
+        guard value.utf8.count <= limit else {
+            throw .init("field \(key) is \(value.utf8.count) bytes long, more than the \(limit) accepted")
+        }
+        return value
     }
 }
 

@@ -148,8 +148,14 @@ public struct SouthgateClient: Sendable {
         let parts = [json["error"]?.stringValue, json["error_description"]?.stringValue, json["message"]?.stringValue]
             .compactMap { $0 }
         guard !parts.isEmpty else { return nil }
-        let text = parts.joined(separator: ": ")
-        return text.count > 300 ? String(text.prefix(300)) + "…" : text
+        // Server text reaches logs, status.json and terminals: no control character may forge a
+        // line or move a cursor, and no answer may make a log line long.
+        var text = ""
+        for scalar in parts.joined(separator: ": ").unicodeScalars.prefix(300) {
+            let isControl = scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+            text.unicodeScalars.append(isControl ? "?" : scalar)
+        }
+        return parts.joined(separator: ": ").unicodeScalars.count > 300 ? text + "…" : text
     }
 }
 

@@ -625,13 +625,17 @@ final class LifecycleTests: XCTestCase {
 
     // MARK: Expired secret
 
-    /// GIVEN a known server clock WHEN server time passes the secret's expiry THEN needsReboarding with no network
-    /// action; a new boarding file then onboards.
+    /// GIVEN a known server clock WHEN server time passes the secret's expiry THEN one rotation asks southgate; its
+    /// 401 means needsReboarding (expired, not offboarded) with no further request; a new boarding file then onboards.
     func testExpiredSecretNeedsReboardingThenNewFileRecovers() throws {
         let identity = Fixture.identity(issuedAt: t0, lifetime: 3000)
         var (lifecycle, _) = idle(identity)
-        let actions = lifecycle.step(.wakeUp, now: t0 + 3000)
+        XCTAssertEqual(lifecycle.step(.wakeUp, now: t0 + 3000).network, [.rotate(.current, Fixture.stored(identity))])
+        let refused = Fixture.refused(.unauthorized, "rotate", status: 401, serverTime: t0 + 3000)
+        let actions = lifecycle.step(
+            .rotated(stored: Fixture.stored(identity), using: .current, outcome: .failure(refused)), now: t0 + 3000)
         XCTAssertEqual(lifecycle.phase, .needsReboarding)
+        XCTAssertEqual(lifecycle.health.reboardingReason?.hasPrefix("credentials expired at"), true)
         XCTAssertEqual(actions.network, [])
         XCTAssertEqual(actions.logs(.error).count, 1)
         XCTAssertEqual(lifecycle.step(.wakeUp, now: t0 + 4000).network, [])
@@ -656,6 +660,67 @@ final class LifecycleTests: XCTestCase {
         let actions = lifecycle.step(.started(Fixture.stored(identity)), now: t0)
         XCTAssertEqual(actions.network, [.rotate(.current, Fixture.stored(identity))])
         XCTAssertNotEqual(lifecycle.phase, .needsReboarding)
+    }
+
+    /// GIVEN an agent with a known server clock WHEN one answer says the server is 30 days ahead THEN the offset
+    /// stays, and no rotation or re-boarding follows from that one header.
+    func testOneFarFutureServerTimeDoesNotMoveTheOffset() {
+        let identity = Fixture.identity()
+        var (lifecycle, _) = idle(identity)
+        let actions = lifecycle.step(
+            .tokenFetched(.success(Fixture.grant(serverTime: t0 + 10 + 30 * 86400))), now: t0 + 10)
+        XCTAssertEqual(lifecycle.session.clock.offset, 0)
+        XCTAssertEqual(actions.network, [])
+        XCTAssertEqual(lifecycle.phase, .onboarded)
+        // The next answer agrees with the old offset: the outlier is forgotten.
+        _ = lifecycle.step(.tokenFetched(.success(Fixture.grant(serverTime: t0 + 20))), now: t0 + 20)
+        XCTAssertEqual(lifecycle.session.clock.offset, 0)
+        XCTAssertNil(lifecycle.session.clock.candidate)
+    }
+
+    /// GIVEN southgate granting a token for 10^12 s, then for 1 s WHEN cached THEN at most a day is believed, and a
+    /// refresh never comes sooner than a second after the grant.
+    func testTokenLifetimeIsBounded() throws {
+        let identity = Fixture.identity()
+        var lifecycle = started(identity)
+        _ = lifecycle.step(.tokenFetched(.success(Fixture.grant(expiresIn: 1e12, serverTime: t0))), now: t0)
+        let long = try XCTUnwrap(lifecycle.session.token)
+        XCTAssertEqual(long.expiresAt, t0 + 86400)
+        XCTAssertLessThanOrEqual(long.refreshAt, t0 + 86400)
+        _ = lifecycle.step(.wakeUp, now: long.refreshAt)
+        _ = lifecycle.step(.tokenFetched(.success(Fixture.grant(expiresIn: 1, serverTime: t0))), now: long.refreshAt)
+        let short = try XCTUnwrap(lifecycle.session.token)
+        XCTAssertGreaterThanOrEqual(short.refreshAt, long.refreshAt + 1)
+    }
+
+    /// GIVEN a known server clock WHEN two answers in a row agree on a new offset (the gateway's clock was stepped)
+    /// THEN the offset follows them.
+    func testTwoAgreeingAnswersMoveTheOffset() {
+        var (lifecycle, _) = idle(Fixture.identity())
+        _ = lifecycle.step(.tokenFetched(.success(Fixture.grant(serverTime: t0 + 600))), now: t0)
+        XCTAssertEqual(lifecycle.session.clock.offset, 0)
+        _ = lifecycle.step(.tokenFetched(.success(Fixture.grant(serverTime: t0 + 601))), now: t0 + 1)
+        XCTAssertEqual(lifecycle.session.clock.offset, 600)
+    }
+
+    /// GIVEN a secret that looks expired only because of the clock WHEN southgate accepts the rotation that asks
+    /// THEN the agent stays onboarded with new credentials: expiry was not concluded from the clock alone.
+    func testExpiryByClockAsksWithARotation() {
+        let identity = Fixture.identity(issuedAt: t0 - 86400, lifetime: 30 * 86400)
+        var lifecycle = started(identity)
+        // A token refusal carrying a server time 31 days ahead resyncs the clock at once.
+        let far = t0 + 31 * 86400
+        let actions = lifecycle.step(
+            .tokenFetched(.failure(Fixture.refused(.badRequest, "token", status: 400, serverTime: far))),
+            now: t0)
+        XCTAssertEqual(actions.network, [.rotate(.current, Fixture.stored(identity))])
+        XCTAssertNotEqual(lifecycle.phase, .needsReboarding)
+        var rotated = identity
+        rotated.previous = identity.current
+        rotated.current = Fixture.registration("rotated", issuedAt: far, lifetime: 30 * 86400)
+        _ = lifecycle.step(.rotated(stored: Fixture.stored(rotated), using: .current, outcome: .success(far)), now: t0)
+        XCTAssertEqual(lifecycle.phase, .onboarded)
+        XCTAssertNil(lifecycle.health.reboardingReason)
     }
 
     // MARK: Status line

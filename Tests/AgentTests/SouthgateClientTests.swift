@@ -117,6 +117,54 @@ final class SouthgateClientTests: XCTestCase {
         XCTAssertNil(exchange.serverTime)
     }
 
+    /// GIVEN answers a broken or hostile server might send (a 2 MB secret, a client id with a newline, an URI with a
+    /// space, a RAT beyond any JWS) WHEN registering THEN `.invalidResponse` naming the field, never the value.
+    func testRegisterRefusesOversizedOrUnsafeFields() {
+        let secret = String(repeating: "s", count: 2 << 20)
+        let uri = "https://southgate.example.test/r/c1"
+        let cases: [(String, String)] = [
+            (
+                #"{"client_id":"c1","client_secret":"\#(secret)","registration_access_token":"rat","#
+                    + #""registration_client_uri":"\#(uri)"}"#, "client_secret"
+            ),
+            (
+                #"{"client_id":"c1\nFAKE LOG LINE","client_secret":"s","registration_access_token":"rat","#
+                    + #""registration_client_uri":"\#(uri)"}"#, "client_id"
+            ),
+            (
+                #"{"client_id":"c1","client_secret":"s","registration_access_token":"rat","#
+                    + #""registration_client_uri":"https://southgate.example.test/r/c1 x"}"#, "registration_client_uri"
+            ),
+            (
+                #"{"client_id":"c1","client_secret":"s","registration_access_toke"#
+                    + #"n":"\#(String(repeating: "r", count: 20_000))","#
+                    + #""registration_client_uri":"\#(uri)"}"#, "registration_access_token"
+            ),
+        ]
+        for (body, field) in cases {
+            let error = expectError {
+                _ = try SouthgateClient(baseURL: base, transport: RecordingTransport(json(body, status: 201)))
+                    .register(initialAccessToken: "iat", publicKey: nil)
+            }
+            guard case .invalidResponse(let detail)? = error?.kind else {
+                return XCTFail("\(field): \(String(describing: error))")
+            }
+            XCTAssertTrue(detail.contains(field), detail)
+            XCTAssertLessThan(error!.description.count, 300, field)
+        }
+    }
+
+    /// GIVEN an error body with control characters and 10 KB of text WHEN it is reported THEN the message has no
+    /// control character and at most 300 characters and an ellipsis.
+    func testServerMessageIsSanitised() {
+        let long = String(repeating: "x", count: 10_000)
+        let body = #"{"error":"invalid_client","error_description":"a\nFAKE\u001b[2Jb\#(long)"}"#
+        let message = SouthgateClient.serverMessage(Array(body.utf8)) ?? ""
+        XCTAssertFalse(message.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }, message)
+        XCTAssertEqual(message.count, 301)
+        XCTAssertTrue(message.hasPrefix("invalid_client: a?FAKE?[2Jb"), message)
+    }
+
     /// GIVEN a SHARED_SECRET register WHEN the 201 lacks client_secret THEN `.invalidResponse`.
     func testRegisterSharedSecretRequiresSecret() {
         let body =

@@ -62,6 +62,17 @@ final class StateStoreTests: XCTestCase {
         return UInt32(info.st_mode & 0o777)
     }
 
+    /// GIVEN a state larger than `load` reads WHEN saved THEN the save fails (EFBIG) and the generation on disk stays
+    /// the one that can be read.
+    func testNeverWritesWhatCannotBeReadBack() throws {
+        let store = try makeStore()
+        let saved = try store.save(stateWith(tag: "small"))
+        var huge = saved
+        huge.usedBoardingFingerprints = (0..<40).map { String(repeating: "\($0 % 10)", count: 32 * 1024) }
+        XCTAssertThrowsError(try store.save(huge)) { XCTAssertEqual(($0 as? SystemError)?.errno, EFBIG) }
+        XCTAssertEqual(try store.load().state, saved)
+    }
+
     /// GIVEN a full state WHEN saved and loaded THEN it comes back equal, generation 1, nothing skipped.
     func testRoundTripOfAFullState() throws {
         let store = try makeStore()

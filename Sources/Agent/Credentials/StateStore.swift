@@ -1,3 +1,4 @@
+import Glibc
 import JSON
 public import Platform
 import Synchronization
@@ -57,8 +58,13 @@ public final class StateStore: Sendable {
             var next = state
             let existing = directory.names().compactMap(Self.generation(of:))
             next.generation = max(state.generation, existing.max() ?? 0) + 1
-            try directory.replace(
-                Layout.FileName.state(generation: next.generation), with: Array(next.json.serialized.utf8))
+            let name = Layout.FileName.state(generation: next.generation)
+            let bytes = Array(next.json.serialized.utf8)
+            // Never write what `load` would refuse to read back: a start would then lose the identity.
+            guard bytes.count <= Layout.Limit.state else {
+                throw SystemError("write", directory.pathOf(name), errno: EFBIG)
+            }
+            try directory.replace(name, with: bytes)
             for old in existing where old < next.generation - 1 {
                 try? directory.remove(Layout.FileName.state(generation: old))
             }

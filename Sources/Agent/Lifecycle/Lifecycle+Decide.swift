@@ -45,13 +45,6 @@ extension Lifecycle {
 
         guard let identity = stored.identity, health.reboardingReason == nil else { return [.wakeUp(at: nil)] }
 
-        // An expired secret cannot be rotated: only a new boarding file helps (docs/protocol.md
-        // §5.1). Judged only once the server clock is known, so a wrong gateway clock cannot
-        // trigger it.
-        if session.clock.isKnown, let expiry = identity.current.secretExpiry, serverNow >= expiry {
-            return needsReboarding(Self.expiredReason(expiry), error: nil, now: now)
-        }
-
         if identity.rotationInProgress || session.recovery == .rotateWithCurrent
             || session.recovery == .rotateWithPrevious
             || isRotationDue(identity, now: now)
@@ -61,6 +54,10 @@ extension Lifecycle {
             var text = "rotating credentials"
             if identity.rotationInProgress {
                 text += " (resuming)"
+            } else if let expiry = identity.current.secretExpiry, serverNow >= expiry {
+                // Expiry is never concluded from a clock alone (docs/protocol.md §5.1, contested):
+                // southgate's answer to this rotation decides; a 401 then needs a new boarding file.
+                text += "; the secret expired at \(expiry) by southgate's clock as last seen, asking southgate"
             } else if let expiry = identity.current.secretExpiry {
                 text += "; the secret expires at \(expiry)"
             }

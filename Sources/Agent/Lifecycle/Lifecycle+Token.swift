@@ -8,10 +8,11 @@ extension Lifecycle {
             observe(serverTime: grant.serverTime, now: now)
             retry.succeeded()
             session.recovery = .none
-            let expiresAt = now + grant.expiresIn
+            let lifetime = min(grant.expiresIn, policy.maximumTokenLifetime)
+            let expiresAt = now + lifetime
             session.token = AccessToken(
                 value: grant.value, expiresAt: expiresAt,
-                refreshAt: now + policy.tokenRefreshDelay(lifetime: grant.expiresIn))
+                refreshAt: now + policy.tokenRefreshDelay(lifetime: lifetime))
             return [.log(.info, "access token valid until \(session.clock.serverTime(at: expiresAt))")]
         case .failure(let failure):
             guard failure.refusal != nil else {
@@ -24,7 +25,7 @@ extension Lifecycle {
             if let reported = failure.serverTime,
                 abs(reported - session.clock.serverTime(at: now).seconds) > policy.clockResyncThreshold
             {
-                session.clock.observe(reported, at: now)
+                session.clock.resync(reported, at: now)
                 if session.recovery == .none { session.recovery = .clockResynced }
                 let offset = session.clock.assertionOffset
                 return [

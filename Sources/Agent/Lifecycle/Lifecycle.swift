@@ -218,7 +218,7 @@ public struct Lifecycle: Sendable {
     }
 
     mutating func observe(serverTime: Double?, now: Double) {
-        session.clock.observe(serverTime, at: now)
+        session.clock.observe(serverTime, at: now, tolerance: policy.clockResyncThreshold)
     }
 
     mutating func failed(_ failure: Failure, doing operation: String, now: Double, jitter: Double) -> [Action] {

@@ -10,6 +10,11 @@ public struct LifecyclePolicy: Equatable, Sendable {
     /// A server clock further off than this from our estimate means our offset is stale: the
     /// first thing to fix after a refused assertion (docs/design.md §4 rule 1).
     public var clockResyncThreshold: Double = 5
+    /// Token lifetimes are taken within these bounds: southgate grants an hour (docs/protocol.md
+    /// §6.3); a lifetime of years would cache one token forever, one of a second would refresh it
+    /// in a loop.
+    public var maximumTokenLifetime: Double = 86400
+    public var minimumTokenRefreshDelay: Double = 1
     /// A token closer than this to its expiry is not handed to a local program: it needs the
     /// time to use it (docs/design.md §4 rule 6).
     public var tokenHandOutMargin: Double = 5
@@ -28,7 +33,7 @@ public struct LifecyclePolicy: Equatable, Sendable {
     /// before expiry, whichever is earlier, but never before half of its life, so that short
     /// test lifetimes do not turn into a refresh loop.
     public func tokenRefreshDelay(lifetime: Double) -> Double {
-        let delay = max(min(lifetime * 0.8, lifetime - tokenRefreshMargin), lifetime * 0.5)
+        let delay = max(min(lifetime * 0.8, lifetime - tokenRefreshMargin), lifetime * 0.5, minimumTokenRefreshDelay)
         #if HUBAGENT_TEST_HOOKS
             if let interval = testTokenRefreshInterval { return min(interval, delay) }
         #endif

@@ -12,11 +12,18 @@ public struct ServerTime: Comparable, Hashable, Sendable, CustomStringConvertibl
     public var description: String { Format.time(seconds) }
 }
 
-/// Southgate's clock as seen from the gateway: the offset learnt from the last response that
-/// carried the server's time (`Server-Time` or `Date`, docs/protocol.md §10.3).
+/// Southgate's clock as seen from the gateway: the offset learnt from the responses that carried
+/// the server's time (`Server-Time` or `Date`, docs/protocol.md §10.3).
+///
+/// One answer alone does not move a known offset by more than the tolerance: a far-off header
+/// (a proxy's cache, a misconfigured balancer node) would otherwise make valid credentials look
+/// expired. A different offset is taken once two answers in a row agree on it, or at once when
+/// southgate refused an assertion and said its time (`resync`).
 public struct ServerClock: Equatable, Sendable {
     /// Server clock minus gateway clock, seconds; nil until a response has told us.
     public private(set) var offset: Double?
+    /// An offset one answer reported that disagrees with `offset`, waiting for a second one.
+    public private(set) var candidate: Double?
 
     public init(offset: Double? = nil) { self.offset = offset }
 
@@ -34,8 +41,26 @@ public struct ServerClock: Equatable, Sendable {
     public var assertionOffset: Double { offset ?? 0 }
 
     /// A response said the server's time was `serverTime` at gateway time `now`.
-    public mutating func observe(_ serverTime: Double?, at now: Double) {
-        if let serverTime { offset = serverTime - now }
+    public mutating func observe(_ serverTime: Double?, at now: Double, tolerance: Double) {
+        guard let serverTime else { return }
+        let sample = serverTime - now
+        guard let known = offset, abs(sample - known) > tolerance else {
+            offset = sample
+            candidate = nil
+            return
+        }
+        if let candidate, abs(sample - candidate) <= tolerance {
+            offset = sample
+            self.candidate = nil
+        } else {
+            candidate = sample
+        }
+    }
+
+    /// Southgate refused an assertion and told its time: take it at once.
+    public mutating func resync(_ serverTime: Double, at now: Double) {
+        offset = serverTime - now
+        candidate = nil
     }
 }
 

@@ -144,7 +144,8 @@ ADMIN_ROUTES = [
     Route("PUT", "/_admin/agents/" + _ID + "/client_secret", set_client_secret),
     Route("GET", "/_admin/requests", get_requests),
     Route("DELETE", "/_admin/requests", clear_requests),
-    Route("POST", "/_admin/faults", add_fault),
+    # Faults may carry large bodies: an oversized answer is itself a fault to inject.
+    Route("POST", "/_admin/faults", add_fault, body_limit=8 * 1024 * 1024),
     Route("GET", "/_admin/faults", list_faults),
     Route("DELETE", "/_admin/faults", clear_faults),
     Route("GET", "/_admin/settings", get_settings),

@@ -157,11 +157,11 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if not _is_loopback(self.client_address[0]):
                 raise ApiError(403, "The admin API answers on loopback only.")
-            body = self._read_body(routes.DEFAULT_BODY_LIMIT)
+            route, params, allowed = routes.match(admin.ADMIN_ROUTES, self.command, path)
+            body = self._read_body(route.body_limit if route else routes.DEFAULT_BODY_LIMIT)
             req = Request(app, self.command, path, query, self.headers, body,
                           self.client_address, correlation)
             auth.require_admin(req)
-            route, params, allowed = routes.match(admin.ADMIN_ROUTES, self.command, path)
             response = self._call(route, params, allowed, req, MANAGEMENT)
             app.store.save_if_dirty()
         except ApiError as exc:
