@@ -155,12 +155,14 @@ enum RunCommand {
         signals.install(SIGTERM, queue: daemon.work) {
             serviceManager.stopping()
             logger.notice("stopping on SIGTERM")
-            daemon.storeBeforeExit()
-            UnixStreamServer.removeSocketFile(layout.tokenSocket)
-            // _exit, not exit: atexit handlers would tear down OpenSSL under a key generation
-            // still running on the effects queue. Nothing is buffered (logs are write(2)), and
-            // whatever is in flight is crash-safe by design, so there is nothing to flush.
-            ProcessControl.exitImmediately(ExitCode.ok)
+            // Within systemd's TimeoutStopSec (20 s in the unit), with room to store the answer.
+            daemon.stop(within: 15) {
+                UnixStreamServer.removeSocketFile(layout.tokenSocket)
+                // _exit, not exit: atexit handlers would tear down OpenSSL under a key generation
+                // still running on the effects queue. Nothing is buffered (logs are write(2)), and
+                // whatever is in flight is crash-safe by design, so there is nothing to flush.
+                ProcessControl.exitImmediately(ExitCode.ok)
+            }
         }
         signals.install(SIGHUP, queue: daemon.work) {
             serviceManager.reloading()

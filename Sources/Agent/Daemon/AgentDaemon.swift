@@ -46,6 +46,10 @@ public final class AgentDaemon: @unchecked Sendable {
     public typealias TokenCompletion = @Sendable (Result<(token: Secret, expiresAt: Double), TokenUnavailable>) -> Void
     private var tokenWaiters: [TokenCompletion] = []
 
+    /// Set once a stop was asked for: what to call when it may proceed.
+    private var stopping: (@Sendable () -> Void)?
+    private var stopDeadline: (any DispatchSourceTimer)?
+
     /// Called on `work` whenever the status report changes (its time stamp aside).
     public var onStatusChange: (@Sendable (StatusReport) -> Void)?
 
@@ -136,7 +140,7 @@ public final class AgentDaemon: @unchecked Sendable {
 
     /// On stop (on `work`): credentials in use that are not on disk yet get one last attempt,
     /// since nothing else holds them after the process exits.
-    public func storeBeforeExit() {
+    private func storeBeforeExit() {
         dispatchPrecondition(condition: .onQueue(work))
         guard lifecycle.unstored != nil else { return }
         do {
@@ -148,6 +152,46 @@ public final class AgentDaemon: @unchecked Sendable {
                     + "need a new boarding file"
             )
         }
+    }
+
+    /// Stops (on `work`), then calls `finish` on `work`. An onboarding or a rotation in flight is
+    /// waited for, up to `timeout` seconds: southgate may already have accepted it, and its answer
+    /// is then the only copy of the new credentials (after onboarding, the IAT is used up). Nothing
+    /// new is started meanwhile; credentials in use that are not on disk get a last attempt.
+    public func stop(within timeout: Double, then finish: @escaping @Sendable () -> Void) {
+        dispatchPrecondition(condition: .onQueue(work))
+        guard stopping == nil else { return }
+        stopping = finish
+        guard isCredentialRequestInFlight else { return finishStop() }
+        let what = lifecycle.phase == .onboarding ? "onboarding" : "rotation"
+        logger.notice("waiting up to \(Format.duration(timeout)) for southgate's answer to the \(what) in flight")
+        let deadline = DispatchSource.makeTimerSource(queue: work)
+        deadline.setEventHandler { [weak self] in
+            self?.logger.warning("no answer to the \(what) within \(Format.duration(timeout)); stopping without it")
+            self?.finishStop()
+        }
+        deadline.schedule(wallDeadline: .now() + timeout)
+        deadline.resume()
+        stopDeadline = deadline
+    }
+
+    private var isCredentialRequestInFlight: Bool {
+        switch lifecycle.inFlight {
+        case .register?, .rotate?: true
+        default: false
+        }
+    }
+
+    /// Once nothing that carries new credentials is in flight.
+    private func finishStopIfSettled() {
+        if stopping != nil, !isCredentialRequestInFlight { finishStop() }
+    }
+
+    private func finishStop() {
+        guard let finish = stopping else { return }
+        stopDeadline?.cancel()
+        storeBeforeExit()
+        finish()
     }
 
     /// Reads the boarding file and the data source configuration again (SIGHUP).
@@ -183,6 +227,16 @@ public final class AgentDaemon: @unchecked Sendable {
     }
 
     private func perform(_ action: Lifecycle.Action) {
+        if stopping != nil {
+            // Stopping: log what the lifecycle says and store what it wants kept (here, before the
+            // process ends), start nothing new.
+            switch action {
+            case .log(let level, let message): logger.log(LogLevel(name: level.rawValue) ?? .info, message)
+            case .persist(let state): effects.persist(state)
+            default: break
+            }
+            return
+        }
         switch action {
         case .log(let level, let message):
             logger.log(LogLevel(name: level.rawValue) ?? .info, message)
@@ -219,7 +273,10 @@ public final class AgentDaemon: @unchecked Sendable {
     private func runAll(_ effect: @escaping @Sendable () -> [Lifecycle.Event]) {
         effectsQueue.async { [self] in
             let events = effect()
-            work.async { [self] in for event in events { handle(event) } }
+            work.async { [self] in
+                for event in events { handle(event) }
+                finishStopIfSettled()
+            }
         }
     }
 
