@@ -168,3 +168,28 @@ final class DataSourcesModelTests: XCTestCase {
         print("500-point configuration (\(bytes.count) bytes) parsed in \(elapsed)")
     }
 }
+
+/// Errors quote what they found; what they found may be huge or hold control characters.
+final class ConfigurationErrorBoundsTests: XCTestCase {
+    /// GIVEN a data point whose type is a 1 MB value with an escape sequence WHEN validated THEN the error keeps its
+    /// file:line:column, stays under 1,000 characters and shows no control character.
+    func testHugeBadValueGivesAShortError() throws {
+        let huge = "\u{1B}[2J" + String(repeating: "x", count: 1000 * 1000)
+        let text = """
+            configurationId: c
+            dataSources:
+              - name: S
+                dataPoints:
+                  - name: N
+                    type: "\(huge.replacingOccurrences(of: "\u{1B}", with: "\\e"))"
+                    unit: ""
+
+            """
+        XCTAssertThrowsError(try DataSourceConfiguration.parse(Array(text.utf8), file: "datasources.yaml")) { error in
+            let description = (error as? ConfigurationError)?.description ?? ""
+            XCTAssertTrue(description.hasPrefix("datasources.yaml:6:"), String(description.prefix(80)))
+            XCTAssertLessThan(description.count, 1000)
+            XCTAssertFalse(description.unicodeScalars.contains { $0.isControlCharacter }, description)
+        }
+    }
+}

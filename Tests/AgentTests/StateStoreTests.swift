@@ -62,6 +62,19 @@ final class StateStoreTests: XCTestCase {
         return UInt32(info.st_mode & 0o777)
     }
 
+    /// GIVEN a file named with the largest Int as its generation WHEN the store saves THEN it is not taken for a
+    /// generation (no overflow, no crash) and the save goes on from the real ones.
+    func testAbsurdGenerationNumberIsIgnored() throws {
+        let store = try makeStore()
+        let saved = try store.save(stateWith(tag: "real"))
+        let fd = open(statePath + "/state.9223372036854775807.json", O_CREAT | O_WRONLY | O_EXCL, 0o600)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        close(fd)
+        let next = try store.save(stateWith(tag: "next"))
+        XCTAssertEqual(next.generation, saved.generation + 1)
+        XCTAssertEqual(try store.load().state, next)
+    }
+
     /// GIVEN a state larger than `load` reads WHEN saved THEN the save fails (EFBIG) and the generation on disk stays
     /// the one that can be read.
     func testNeverWritesWhatCannotBeReadBack() throws {

@@ -11,8 +11,21 @@ public struct ConfigurationError: Error, Equatable, Sendable, CustomStringConver
         self.file = file
         self.line = line
         self.column = column
-        self.message = message
-        self.fix = fix
+        self.message = Self.bounded(message)
+        self.fix = fix.map(Self.bounded)
+    }
+
+    /// An error quotes what it found, and what it found may be a 1 MB value or hold control
+    /// characters: the text reaches the log, status.json and terminals, so it is cut at
+    /// `maximumTextLength` characters and controls are shown as `?`.
+    static let maximumTextLength = 400
+
+    static func bounded(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars.prefix(maximumTextLength) {
+            out.unicodeScalars.append(scalar.isControlCharacter ? "?" : scalar)
+        }
+        return text.unicodeScalars.count > maximumTextLength ? out + "…" : out
     }
 
     public var description: String {

@@ -19,10 +19,15 @@ public struct Layout: Equatable, Sendable {
         /// In the state directory: one `state.<generation>.json` per stored generation.
         public static func state(generation: Int) -> String { "state.\(generation).json" }
 
-        /// The generation of a state file's name; nil for any other name.
+        /// The generation of a state file's name; nil for any other name, and for a number no
+        /// hubagent writes (a save a second for a million years stays below 2^45): the next
+        /// generation must not overflow.
         public static func generation(ofState name: String) -> Int? {
-            guard name.hasPrefix("state."), name.hasSuffix(".json") else { return nil }
-            return Int(name.dropFirst("state.".count).dropLast(".json".count))
+            guard name.hasPrefix("state."), name.hasSuffix(".json"),
+                let generation = Int(name.dropFirst("state.".count).dropLast(".json".count)),
+                (0..<(1 << 52)).contains(generation)
+            else { return nil }
+            return generation
         }
     }
 
