@@ -145,9 +145,10 @@ class Hubagent:
         return code, "\n".join(self.lines[mark:])
 
     def state_files(self):
+        """The state directory's entries, without its lock file (`.lock`, which holds a pid)."""
         if not os.path.isdir(self.state_dir):
             return []
-        return sorted(os.listdir(self.state_dir))
+        return sorted(n for n in os.listdir(self.state_dir) if n != ".lock")
 
     def stored_state(self):
         import json
