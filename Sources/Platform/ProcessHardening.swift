@@ -9,11 +9,14 @@ public enum ProcessHardening {
     /// /proc files owned by root). The unit sets LimitCORE=0 too; this covers a daemon run by
     /// hand or under another supervisor. The corresponding C functions are `setrlimit` and `prctl`.
     public static func disableCoreDumps() throws(SystemError) {
+        guard prctl(setDumpable, 0) == 0 else { throw SystemError("prctl", "PR_SET_DUMPABLE") }
+        var current = rlimit()
+        // Already none (the unit's LimitCORE=0): nothing to change.
+        if getrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &current) == 0, current.rlim_max == 0 { return }
         var none = rlimit(rlim_cur: 0, rlim_max: 0)
         guard setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &none) == 0 else {
             throw SystemError("setrlimit", "RLIMIT_CORE")
         }
-        guard prctl(setDumpable, 0) == 0 else { throw SystemError("prctl", "PR_SET_DUMPABLE") }
     }
 
     /// Whether the process is dumpable (`PR_GET_DUMPABLE`), for tests and diagnostics.

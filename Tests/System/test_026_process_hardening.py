@@ -36,7 +36,7 @@ def test_no_core_dumps(spawn_emulator, hubagent):
     agent = hubagent(emu)
     agent.preexec = allow_cores  # started with cores allowed, as a shell with `ulimit -c unlimited`
     agent.start()
-    agent.wait_for(r"waiting for a boarding file", timeout=10)
+    agent.wait_for(r"serving access tokens", timeout=10)  # logged once SIGTERM is handled
     assert core_limits(agent.proc.pid) == ["0", "0"]
     assert agent.stop() == 0
 
