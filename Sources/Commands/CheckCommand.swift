@@ -16,7 +16,8 @@ enum CheckCommand {
           config.boarding     boarding.json parses (not needed once an identity is stored)
           config.datasources  datasources.yaml parses, when there is one
           config.settings     hubagent.conf parses, when there is one; the CA bundle can be read
-          state.permissions   state directory 0700, its files 0600, all of one owner
+          state.permissions   state directory 0700, its files 0600, all of one owner; which
+                              hubagent holds the directory's lock, if any
           boarding.expiry     an unused boarding file's initial access token has not expired
           network.dns         the southgate host resolves
           network.tls         TCP + TLS handshake with southgate, through the proxy if one is

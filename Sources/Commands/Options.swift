@@ -30,6 +30,12 @@ struct Options {
         }
         if let name = values["log-level"], let level = LogLevel(name: name) { settings.logLevel = level }
         if let caFile = values["ca-file"] { settings.caFile = caFile }
+        // libcurl opens the CA bundle itself, blocking: a FIFO there would hang the daemon's
+        // southgate calls. Refused here, at start and on reload.
+        if let caFile = settings.caFile, var problem = ConfigurationFile.notRegular(caFile) {
+            problem.fix = "set \(values["ca-file"] != nil ? "--ca-file" : "ca_file in \(path)") to a PEM file"
+            return .failure(problem)
+        }
         return .success(settings)
     }
 

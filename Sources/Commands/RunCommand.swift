@@ -46,6 +46,11 @@ enum RunCommand {
         let layout = options.layout(environment: environment)
         let logger = Logger(minimum: .info)
         let serviceManager = ServiceManager(environment: environment)
+        // Before any credential is read (docs/design.md §5): no core dump or ptrace of a process
+        // that holds keys, a closed stderr is not death, and every descriptor the hard limit allows.
+        ProcessHardening.ignoreBrokenPipe()
+        do { try ProcessHardening.disableCoreDumps() } catch { logger.warning("\(error); core dumps stay possible") }
+        do { try ProcessHardening.raiseDescriptorLimit() } catch { logger.warning("\(error)") }
 
         /// A configuration problem a restart cannot fix: say it, tell systemd, exit 78.
         func configurationError(_ message: String, errno: Int32 = EINVAL) -> Int32 {
@@ -69,8 +74,18 @@ enum RunCommand {
         let directory: StateDirectory
         let loaded: StateStore.Loaded
         let store: StateStore
+        let lock: StateLock
         do {
             directory = try StateDirectory(path: layout.stateDirectory)
+            // Before anything in the directory is touched (temp files included): a second daemon
+            // on it would rotate against the first and drop its identity (docs/design.md §9).
+            do {
+                lock = try directory.lock()
+            } catch {
+                if case .held = error { return configurationError("state directory: \(error)", errno: EBUSY) }
+                logger.error("state directory: \(error)")
+                return ExitCode.failure
+            }
             store = StateStore(directory: directory)
             for name in directory.removeStaleTemporaryFiles() {
                 logger.notice("removed \(directory.pathOf(name)), left behind by an interrupted write")
@@ -213,7 +228,7 @@ enum RunCommand {
             serviceManager.ready(status: daemon.statusLine)
             watchdog.start()
         }
-        withExtendedLifetime((signals, daemon, watchdog, tokenSocket)) { dispatchMain() }
+        withExtendedLifetime((signals, daemon, watchdog, tokenSocket, lock)) { dispatchMain() }
     }
 
     static func policy(_ settings: Settings) -> LifecyclePolicy {

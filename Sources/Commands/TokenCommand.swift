@@ -19,6 +19,7 @@ enum TokenCommand {
         """
 
     static func main(_ arguments: [String]) -> Int32 {
+        ProcessHardening.ignoreBrokenPipe()  // stdout into `head`, or a daemon gone mid-answer: an error, not death
         let options: Options
         do {
             options = try Options(arguments, valued: ["runtime-dir", "state-dir", "config-dir"], switches: [])

@@ -27,6 +27,7 @@ enum TokenSocket {
         do {
             let server = try UnixStreamServer(
                 path: path, mode: 0o660, group: group, queue: DispatchQueue(label: "hubagent.token-socket"),
+                report: { logger.warning("token socket: \($0)") },
                 admit: { limiter.admit($0.uid) },
                 handle: { request, peer, respond in
                     logger.info("token socket: \(request.method) \(request.path) from \(peer)")

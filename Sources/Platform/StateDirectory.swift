@@ -12,11 +12,16 @@ public struct InsecurePermissions: Error, Equatable, Sendable, CustomStringConve
 public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
     case system(SystemError)
     case insecure(InsecurePermissions)
+    /// A name that should be a regular file is something else (a FIFO, a directory, a device):
+    /// never read, since reading a FIFO would block until someone writes to it.
+    case notRegularFile(path: String, kind: String)
 
     public var description: String {
         switch self {
         case .system(let error): return error.description
         case .insecure(let problem): return problem.description
+        case .notRegularFile(let path, let kind):
+            return "\(path) is \(kind), not a regular file; fix: remove it (rm -r \(path))"
         }
     }
 }
@@ -55,6 +60,12 @@ public final class StateDirectory: Sendable {
     }
 
     deinit { Glibc.close(fd) }
+
+    /// Takes the directory's exclusive lock (`StateLock`), held until the returned value is
+    /// released or the process ends.
+    public func lock() throws(StateLockError) -> StateLock {
+        try StateLock(directory: fd, path: path)
+    }
 
     public func pathOf(_ name: String) -> String { path + "/" + name }
 
@@ -97,13 +108,15 @@ public final class StateDirectory: Sendable {
         let subject = pathOf(name)
         let file: Int32
         do {
-            file = try Syscall.openat(fd, name, O_RDONLY | O_NOFOLLOW, subject: subject)
+            // O_NONBLOCK: opening a FIFO for reading would wait for a writer, forever.
+            file = try Syscall.openat(fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, subject: subject)
         } catch  where error.errno == ENOENT {
             return nil
         } catch {
             throw .system(error)
         }
         defer { Glibc.close(file) }
+        if let kind = FileKind.notRegular(file) { throw .notRegularFile(path: subject, kind: kind) }
         try Self.checkOwnership(fd: file, path: subject, isDirectory: false, isPrivate: isPrivate)
         do {
             return try Syscall.readAll(file, limit: limit, subject: subject)
@@ -255,5 +268,23 @@ public struct DirectoryEntry: Equatable, Sendable {
             entries.append(DirectoryEntry(name: name, info))
         }
         return entries.sorted { $0.name < $1.name }
+    }
+}
+
+/// What an open descriptor is, for refusing anything but a regular file before reading it.
+public enum FileKind {
+    /// nil for a regular file, else what it is ("a FIFO", "a directory", …). The corresponding C
+    /// function is `fstat`.
+    public static func notRegular(_ fd: Int32) -> String? {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return nil }  // the read that follows reports the error
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFIFO: return "a FIFO (named pipe)"
+        case S_IFDIR: return "a directory"
+        case S_IFSOCK: return "a socket"
+        case S_IFCHR, S_IFBLK: return "a device"
+        default: return "a file of another type"
+        }
     }
 }

@@ -8,7 +8,7 @@ import Synchronization
 /// `strace -e inject=`). The release binary has no injector at all.
 public enum Syscall {
     public enum Name: String, Sendable, CaseIterable {
-        case open, write, fsync, rename, unlink, close, read, mkdir
+        case open, write, fsync, rename, unlink, close, read, mkdir, flock, accept
     }
 
     #if HUBAGENT_TEST_HOOKS
@@ -114,6 +114,27 @@ public enum Syscall {
     /// The corresponding C function is `mkdir`.
     public static func mkdir(_ path: String, _ mode: UInt32) throws(SystemError) {
         _ = try retrying(.mkdir, "mkdir", path) { Glibc.mkdir(path, mode) }
+    }
+
+    /// The corresponding C function is `flock`.
+    public static func flock(_ fd: Int32, _ operation: Int32, subject: String) throws(SystemError) {
+        // The function, not the struct of the same name (which `Glibc.flock(…)` would build).
+        let lock: (Int32, Int32) -> Int32 = Glibc.flock(_:_:)
+        _ = try retrying(.flock, "flock", subject) { lock(fd, operation) }
+    }
+
+    /// A connection from listening socket `listener` (`subject` is its path), or nil when none is
+    /// pending (EAGAIN). ECONNABORTED (the client left before it was taken) is retried like EINTR.
+    /// The corresponding C function is `accept`.
+    public static func accept(_ listener: Int32, subject: String) throws(SystemError) -> Int32? {
+        if let code = injected(.accept, subject) { throw SystemError("accept", subject, errno: code) }
+        while true {
+            let fd = Glibc.accept(listener, nil, nil)
+            if fd >= 0 { return fd }
+            let code = errno
+            if code == EAGAIN || code == EWOULDBLOCK { return nil }
+            if code != EINTR && code != ECONNABORTED { throw SystemError("accept", subject, errno: code) }
+        }
     }
 
     /// Close errors are reported but the descriptor is gone either way (never retried on Linux).

@@ -12,11 +12,39 @@ public struct PeerCredentials: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// A Unix stream socket that reads one HTTP request head per connection, hands it to `handle`,
-/// writes the answer and closes. Every connection has a deadline, so a slow or silent client
-/// costs a descriptor for at most `timeout`. All on one serial queue, driven by Dispatch
-/// sources: nothing polls.
-// Unchecked: the mutable state (acceptSource, accepting, connections) is touched only on `queue`.
+/// writes the answer and closes. All on one serial queue, driven by Dispatch sources: nothing
+/// polls. What a client can hold is bounded (docs/design.md §8):
+///
+/// - the request head must be complete within `timeout` of the accept (one deadline, not reset
+///   by each byte: a trickling client gains nothing), the answer then within `answerTimeout`;
+/// - at most `limits.connections` connections at once, at most `limits.connectionsPerUser` of one
+///   uid; a connection beyond either is answered 503 and closed at once;
+/// - when accept fails for lack of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), the
+///   listener is not watched for `limits.acceptBackoff` seconds or until a connection closes,
+///   whichever comes first: a pending connection the server cannot take would otherwise wake it
+///   again at once, a busy loop at full CPU.
+// Unchecked: the mutable state (acceptSource, accepting, backingOff, connections, perUser,
+// lastReport) is touched only on `queue`.
 public final class UnixStreamServer: @unchecked Sendable {
+    /// The caps; the defaults are the token socket's.
+    public struct Limits: Sendable {
+        /// Far below any descriptor limit the daemon runs with (4,096 under the unit), so that
+        /// the rest of the daemon (state saves, HTTPS to southgate, the journal) always finds one.
+        public var connections: Int
+        /// Half the global cap: one user (a runaway program, or a hostile one holding idle
+        /// connections) never takes every slot; 64 leaves room for a busy collector's bursts
+        /// (Tests/System/test_016: 50 concurrent clients of one user, all answered).
+        public var connectionsPerUser: Int
+        /// How long accept rests after EMFILE and the like, unless a connection closes sooner.
+        public var acceptBackoff: Double
+
+        public init(connections: Int = 128, connectionsPerUser: Int = 64, acceptBackoff: Double = 0.25) {
+            self.connections = connections
+            self.connectionsPerUser = min(connectionsPerUser, connections)
+            self.acceptBackoff = acceptBackoff
+        }
+    }
+
     public typealias Responder = @Sendable ([UInt8]) -> Void
     public typealias Handler = @Sendable (LocalHTTPRequest, PeerCredentials, @escaping Responder) -> Void
 
@@ -30,6 +58,13 @@ public final class UnixStreamServer: @unchecked Sendable {
     private let answerTimeout: Double
     private let admit: @Sendable (PeerCredentials) -> Bool
     private var connections: [Int32: Connection] = [:]
+    private let limits: Limits
+    private var perUser: [UInt32: Int] = [:]
+    /// The accept source is suspended after a resource error (EMFILE …) until this is reset.
+    private var backingOff = false
+    /// Problems are told through `report` at most once a minute per kind, not per connection.
+    private let report: @Sendable (String) -> Void
+    private var lastReport: [String: UInt64] = [:]
 
     /// Removes the socket file at `path`, if any: on the way out, so that clients are told at once
     /// that nothing listens. The corresponding C function is `unlink`.
@@ -38,12 +73,14 @@ public final class UnixStreamServer: @unchecked Sendable {
     }
 
     /// Binds `path` (replacing a stale socket file) with `mode` and, when given, `group`.
-    /// `admit` decides per connection (the rate limit); a refused peer gets 429. The umask is
-    /// process-wide and is 0777 during the bind: create the server before other threads create
-    /// files.
+    /// `admit` decides per request (the rate limit); a refused peer gets 429. `limits` caps the
+    /// connections; `report` hears about refusals and accept failures (rarely: once a minute per
+    /// kind). The umask is process-wide and is 0777 during the bind: create the server before
+    /// other threads create files.
     public init(
         path: String, mode: UInt32, group: UInt32?, timeout: Double = 5, answerTimeout: Double = 30,
-        queue: DispatchQueue,
+        limits: Limits = Limits(), queue: DispatchQueue,
+        report: @escaping @Sendable (String) -> Void = { _ in },
         admit: @escaping @Sendable (PeerCredentials) -> Bool, handle: @escaping Handler
     ) throws(SystemError) {
         self.path = path
@@ -51,6 +88,8 @@ public final class UnixStreamServer: @unchecked Sendable {
         self.handle = handle
         self.timeout = timeout
         self.answerTimeout = answerTimeout
+        self.limits = limits
+        self.report = report
         self.admit = admit
         let fd = socket(
             AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
@@ -108,7 +147,8 @@ public final class UnixStreamServer: @unchecked Sendable {
     }
 
     deinit {
-        if !accepting { acceptSource?.resume() }  // a suspended source must be resumed before it is released
+        // A suspended source must be resumed before it is released.
+        if !accepting || backingOff { acceptSource?.resume() }
         acceptSource?.cancel()  // closes the listener once Dispatch has let go of it
         unlink(path)
     }
@@ -129,11 +169,24 @@ public final class UnixStreamServer: @unchecked Sendable {
     }
 
     private func acceptAll() {
-        while true {
+        while !backingOff {
+            let accepted: Int32?
+            do {
+                accepted = try Syscall.accept(listener, subject: path)
+            } catch {
+                switch error.errno {
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                    pauseAccepting(error)
+                default:
+                    // Not about this listener's future (EPROTO, EPERM from a security module):
+                    // this one connection is lost, the next may be taken.
+                    tell("accept", "\(path): \(error)")
+                }
+                return
+            }
+            guard let fd = accepted else { return }  // all accepted
             // accept4 and struct ucred need _GNU_SOURCE, which the Glibc module does not define:
             // accept, then set the flags; read ucred as its three 32-bit fields (pid, uid, gid).
-            let fd = accept(listener, nil, nil)
-            if fd < 0 { return }  // EAGAIN: all accepted
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             var credentials: (Int32, UInt32, UInt32) = (0, 0, 0)
@@ -142,8 +195,14 @@ public final class UnixStreamServer: @unchecked Sendable {
                 close(fd)
                 continue
             }
-            let connection = Connection(
-                fd: fd, peer: PeerCredentials(uid: credentials.1, gid: credentials.2, pid: credentials.0))
+            let peer = PeerCredentials(uid: credentials.1, gid: credentials.2, pid: credentials.0)
+            let ofUser = perUser[peer.uid, default: 0]
+            if connections.count >= limits.connections || ofUser >= limits.connectionsPerUser {
+                refuse(fd, peer, userCapped: ofUser >= limits.connectionsPerUser)
+                continue
+            }
+            perUser[peer.uid] = ofUser + 1
+            let connection = Connection(fd: fd, peer: peer)
             connections[fd] = connection
             let reader = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
             reader.setEventHandler { [weak self] in self?.read(connection) }
@@ -165,6 +224,50 @@ public final class UnixStreamServer: @unchecked Sendable {
             reader.resume()
             timer.resume()
         }
+    }
+
+    /// Over a cap: 503 at once and closed, without reading the request (the answer is small and
+    /// the socket's buffer empty, so the write does not block). Whatever the client already sent
+    /// is read first, so that the close does not turn into a reset before it reads the answer.
+    private func refuse(_ fd: Int32, _ peer: PeerCredentials, userCapped: Bool) {
+        let reason =
+            userCapped
+            ? "too many connections from uid \(peer.uid) (at most \(limits.connectionsPerUser))"
+            : "too many connections (at most \(limits.connections))"
+        let response = LocalHTTPRequest.response(
+            status: 503, reason: "Service Unavailable", json: "{\"error\":\"\(reason); retry in a second\"}")
+        var discard = [UInt8](repeating: 0, count: 4096)
+        _ = discard.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        _ = response.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        close(fd)
+        tell(userCapped ? "user \(peer.uid)" : "global", "\(path): refusing connections: \(reason); last from \(peer)")
+    }
+
+    /// Stops watching the listener after a resource error; `resumeAccepting` starts again after
+    /// the backoff or as soon as a connection closes and gives a descriptor back.
+    private func pauseAccepting(_ error: SystemError) {
+        guard accepting, !backingOff else { return }
+        backingOff = true
+        acceptSource?.suspend()
+        tell(
+            "accept",
+            "\(path): \(error); not accepting for \(limits.acceptBackoff) s or until a connection closes "
+                + "(\(connections.count) open)")
+        queue.asyncAfter(deadline: .now() + limits.acceptBackoff) { [weak self] in self?.resumeAccepting() }
+    }
+
+    private func resumeAccepting() {
+        guard backingOff else { return }
+        backingOff = false
+        acceptSource?.resume()
+    }
+
+    /// `report`, at most once a minute for each `kind`.
+    private func tell(_ kind: String, _ message: String) {
+        let now = monotonicMicroseconds()
+        if let last = lastReport[kind], now - last < 60_000_000 { return }
+        lastReport[kind] = now
+        report(message)
     }
 
     private func read(_ connection: Connection) {
@@ -222,6 +325,8 @@ public final class UnixStreamServer: @unchecked Sendable {
         // must not reach.
         guard connections[connection.fd] === connection else { return }
         connections[connection.fd] = nil
+        let uid = connection.peer.uid
+        perUser[uid] = perUser[uid, default: 1] > 1 ? perUser[uid, default: 1] - 1 : nil
         if let response {
             response.withUnsafeBytes { raw in
                 var offset = 0
@@ -240,5 +345,12 @@ public final class UnixStreamServer: @unchecked Sendable {
         } else {
             close(connection.fd)
         }
+        // A descriptor is on its way back (the cancel handler closes it): worth trying again.
+        if backingOff { queue.async { [weak self] in self?.resumeAccepting() } }
+    }
+
+    /// Open connections, in total and of `uid`: for tests.
+    func openConnections(of uid: UInt32? = nil) -> Int {
+        queue.sync { uid.map { perUser[$0, default: 0] } ?? connections.count }
     }
 }

@@ -142,6 +142,34 @@ final class StateStoreTests: XCTestCase {
         XCTAssertEqual(loaded.skipped, [statePath + "/state.2.json: identity is incomplete"])
     }
 
+    /// GIVEN a FIFO, a directory and a symbolic link named as newer generations WHEN loaded THEN each is skipped
+    /// with what it is and the fix, without blocking on the FIFO, and the real generation loads; the next save keeps
+    /// that generation as its predecessor.
+    func testNonRegularGenerationsAreSkipped() throws {
+        let store = try makeStore()
+        try store.save(stateWith(tag: "a"))
+        XCTAssertEqual(mkfifo(statePath + "/state.99.json", 0o600), 0)
+        XCTAssertEqual(mkdir(statePath + "/state.98.json", 0o700), 0)
+        XCTAssertEqual(symlink(statePath + "/state.1.json", statePath + "/state.97.json"), 0)
+        let loaded = try store.load()
+        XCTAssertEqual(loaded.state.generation, 1)
+        XCTAssertEqual(loaded.state.usedBoardingFingerprints, ["a"])
+        XCTAssertEqual(
+            loaded.skipped,
+            [
+                statePath + "/state.99.json is a FIFO (named pipe), not a regular file; fix: remove it (rm -r "
+                    + statePath + "/state.99.json)",
+                statePath + "/state.98.json is a directory, not a regular file; fix: remove it (rm -r " + statePath
+                    + "/state.98.json)",
+                statePath + "/state.97.json is a symbolic link, not a regular file; fix: remove it (rm " + statePath
+                    + "/state.97.json)",
+            ])
+        let saved = try store.save(loaded.state)
+        XCTAssertEqual(saved.generation, 100)
+        XCTAssertTrue(try generations().contains("state.1.json"))
+        XCTAssertEqual(try store.load().state.generation, 100)
+    }
+
     /// GIVEN a state file with mode 0644, then 0640 WHEN loaded THEN `.insecure` whose fix is `chmod 600 <path>`; at
     /// 0600 it loads.
     func testGroupReadableFileIsRefused() throws {

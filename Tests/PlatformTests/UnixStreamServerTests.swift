@@ -92,4 +92,104 @@ final class UnixStreamServerTests: XCTestCase {
         }
         XCTAssertTrue(Self.ask(path).hasPrefix("HTTP/1.1 200"))
     }
+
+    /// A client that connects and sends `request`, then stays: its descriptor.
+    private static func connectIdle(_ path: String, _ request: String = "") -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: Array(path.utf8))
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        XCTAssertEqual(connected, 0)
+        _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        return fd
+    }
+
+    /// Waits (at most 5 s) until `condition` holds.
+    private static func eventually(_ condition: () -> Bool) -> Bool {
+        for _ in 0..<500 {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return condition()
+    }
+
+    private func answeringServer(
+        limits: UnixStreamServer.Limits, report: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws -> UnixStreamServer {
+        let server = try UnixStreamServer(
+            path: directory + "/s.sock", mode: 0o600, group: nil, timeout: 30, limits: limits,
+            queue: DispatchQueue(label: "test.server"), report: report,
+            admit: { _ in true },
+            handle: { _, _, respond in respond(LocalHTTPRequest.response(status: 200, reason: "OK", json: "{}")) })
+        server.start()
+        return server
+    }
+
+    /// GIVEN a cap of 4 connections per user and 4 idle connections of this uid WHEN a fifth connects THEN it is
+    /// answered 503 at once, naming the cap, and reported once; once an idle one closes, the next is served.
+    func testConnectionsBeyondThePerUserCapAreRefused() throws {
+        let reports = Reports()
+        let server = try answeringServer(
+            limits: UnixStreamServer.Limits(connections: 8, connectionsPerUser: 4), report: reports.add)
+        let idle = (0..<4).map { _ in Self.connectIdle(server.path) }
+        XCTAssertTrue(Self.eventually { server.openConnections(of: getuid()) == 4 })
+        let refused = Self.ask(server.path, timeout: 2)
+        XCTAssertTrue(refused.hasPrefix("HTTP/1.1 503"), refused)
+        XCTAssertTrue(refused.contains("too many connections from uid \(getuid()) (at most 4)"), refused)
+        XCTAssertTrue(Self.ask(server.path, timeout: 2).hasPrefix("HTTP/1.1 503"))
+        XCTAssertEqual(reports.all.count, 1)  // once a minute, not per connection
+        XCTAssertEqual(server.openConnections(), 4)
+        close(idle[0])
+        XCTAssertTrue(Self.eventually { server.openConnections() == 3 })
+        XCTAssertTrue(Self.ask(server.path).hasPrefix("HTTP/1.1 200"))
+        for fd in idle.dropFirst() { close(fd) }
+        XCTAssertTrue(Self.eventually { server.openConnections() == 0 })
+        XCTAssertEqual(server.openConnections(of: getuid()), 0)
+    }
+
+    /// GIVEN accept failing with EMFILE (injected at the Syscall choke point) and a client waiting WHEN 0.6 s pass
+    /// THEN accept was tried a handful of times (the backoff), not thousands (a busy loop); once descriptors are
+    /// back, the waiting client is served.
+    func testAcceptBacksOffOnEMFILE() throws {
+        let path = directory + "/s.sock"
+        let failing = Mutex(true)
+        let attempts = Mutex(0)
+        Syscall.setPathFaultInjector { name, subject in
+            guard name == .accept, subject == path else { return nil }
+            attempts.withLock { $0 += 1 }
+            return failing.withLock { $0 } ? EMFILE : nil
+        }
+        defer { Syscall.setPathFaultInjector(nil) }
+        let reports = Reports()
+        let server = try answeringServer(limits: UnixStreamServer.Limits(acceptBackoff: 0.2), report: reports.add)
+        let client = Self.connectIdle(server.path, "GET /token HTTP/1.1\r\n\r\n")
+        defer { close(client) }
+        usleep(600_000)
+        let tried = attempts.withLock { $0 }
+        XCTAssertGreaterThanOrEqual(tried, 2)
+        XCTAssertLessThanOrEqual(tried, 8, "accept retried \(tried) times in 0.6 s")
+        XCTAssertEqual(reports.all.count, 1)
+        XCTAssertTrue(reports.all.first?.contains("Too many open files") == true, "\(reports.all)")
+        failing.withLock { $0 = false }
+        var limit = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        let count = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+        XCTAssertGreaterThan(count, 0)
+        XCTAssertTrue(String(decoding: chunk.prefix(max(count, 0)), as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+    }
+}
+
+/// What a server reported, collected across its queue.
+private final class Reports: Sendable {
+    private let lines = Mutex<[String]>([])
+    var all: [String] { lines.withLock { $0 } }
+    func add(_ line: String) { lines.withLock { $0.append(line) } }
 }

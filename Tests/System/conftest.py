@@ -47,6 +47,8 @@ class Hubagent:
         self.cursor = 0
         # Extra environment variables for the next start (test hooks).
         self.env = {}
+        # Run in the child before exec (limits, as the unit sets them).
+        self.preexec = None
 
     @property
     def args(self):
@@ -67,7 +69,8 @@ class Hubagent:
         mark = len(self.lines)
         self.cursor = mark
         self.proc = subprocess.Popen(list(prefix) + self.args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, env=dict(os.environ, **self.env))
+                                     stderr=subprocess.PIPE, env=dict(os.environ, **self.env),
+                                     preexec_fn=self.preexec)
         self.starts += 1
         self.prefixed = bool(prefix)
         self._reader = threading.Thread(target=self._read, args=(self.proc,), daemon=True)
@@ -145,9 +148,10 @@ class Hubagent:
         return code, "\n".join(self.lines[mark:])
 
     def state_files(self):
+        """The state directory's entries, without its lock file (`.lock`, which holds a pid)."""
         if not os.path.isdir(self.state_dir):
             return []
-        return sorted(os.listdir(self.state_dir))
+        return sorted(n for n in os.listdir(self.state_dir) if n != ".lock")
 
     def stored_state(self):
         import json

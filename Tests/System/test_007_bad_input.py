@@ -65,7 +65,7 @@ def test_unreadable_boarding_file(spawn_emulator, hubagent, tmp_path):
     os.mkdir(os.path.join(agent.config_dir, "boarding.json"))  # a directory: unreadable as a file, even for root
     code, output = agent.run_once()
     assert code == EX_CONFIG, output
-    assert "boarding.json: cannot be read" in output
+    assert "boarding.json: is a directory, not a regular file; replace it with a regular file" in output
 
 
 def test_bad_settings_file(spawn_emulator, hubagent):

@@ -186,7 +186,7 @@ def test_root_checks_the_service_users_state(spawn_emulator, hubagent, binary, n
     agent_id, boarding, agent = onboarded(emu, hubagent)
     assert agent.stop() == 0
     service_uid = 61234
-    for name in [""] + agent.state_files():
+    for name in [""] + os.listdir(agent.state_dir):
         os.chown(os.path.join(agent.state_dir, name), service_uid, service_uid)
     code, by_id, report = check_json(binary, agent.workdir, "--online", ca=emu.ca)
     assert code == 0, report

@@ -6,6 +6,7 @@ loopback, which the container shares."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -137,6 +138,10 @@ def test_start_is_clean(service):
     journal = container.run("journalctl", "-b", "--no-pager", "-u", "hubagent", check=False).stdout
     assert "starting; state in" in journal, journal[-2000:]
     assert "Failed to set thread priority" not in journal, journal[-2000:]
+    # The process hardening of `hubagent run` (prctl, setrlimit) passes the unit's system call filter quietly.
+    assert "core dumps stay possible" not in journal and "RLIMIT" not in journal, journal[-2000:]
+    limits = container.run("sh", "-c", "cat /proc/$(systemctl show -p MainPID --value hubagent)/limits").stdout
+    assert re.search(r"Max core file size\s+0\s+0\s", limits), limits
 
 
 def test_watchdog_restarts_a_wedged_daemon(service):

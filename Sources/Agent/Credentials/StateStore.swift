@@ -35,7 +35,26 @@ public final class StateStore: Sendable {
         }
         var skipped = [String]()
         for (_, name) in generations {
-            guard let bytes = try directory.read(name, limit: Layout.Limit.state) else { continue }
+            // A FIFO, directory or symbolic link under a state file's name is not state (a FIFO
+            // would block the read): skipped and reported, never the end of the start.
+            let read: [UInt8]?
+            do {
+                read = try directory.read(name, limit: Layout.Limit.state)
+            } catch {
+                switch error {
+                case .notRegularFile:
+                    skipped.append(error.description)
+                    continue
+                case .system(let failure) where failure.errno == ELOOP:
+                    skipped.append(
+                        "\(directory.pathOf(name)) is a symbolic link, not a regular file; fix: remove it "
+                            + "(rm \(directory.pathOf(name)))")
+                    continue
+                default:
+                    throw error
+                }
+            }
+            guard let bytes = read else { continue }
             do {
                 let json = try JSONValue.parse(bytes)
                 do {
@@ -65,7 +84,9 @@ public final class StateStore: Sendable {
                 throw SystemError("write", directory.pathOf(name), errno: EFBIG)
             }
             try directory.replace(name, with: bytes)
-            for old in existing where old < next.generation - 1 {
+            // The generation `state` was read or saved as is kept too: when a newer entry was
+            // skipped at load (a FIFO, a corrupt file), it is not the last good one that goes.
+            for old in existing where old < next.generation - 1 && old != state.generation {
                 try? directory.remove(Layout.FileName.state(generation: old))
             }
             return next

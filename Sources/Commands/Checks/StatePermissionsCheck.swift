@@ -102,7 +102,7 @@ enum StatePermissionsCheck: HealthCheck {
             let summary =
                 "\(path): mode \(mode(StateDirectory.privateDirectoryMode)), "
                 + "\(files) \(files == 1 ? "file" : "files") \(mode(StateDirectory.privateFileMode)), owner uid "
-                + "\(owner)"
+                + "\(owner); " + lockHolder(path)
             if let problem = loaded.skipped.first {
                 return .warn(
                     "\(summary); unreadable: \(problem); the agent runs from the generation before it",
@@ -116,4 +116,21 @@ enum StatePermissionsCheck: HealthCheck {
     }
 
     private static func mode(_ bits: UInt32) -> String { String(bits, radix: 8) }
+
+    /// Who holds the state directory's lock (`StateLock`): the daemon that uses it, if any.
+    static func lockHolder(_ path: String) -> String {
+        do {
+            switch try StateLock.holder(ofDirectory: path) {
+            case nil:
+                return "not locked (no daemon uses it)"
+            case .some(nil):
+                return "locked by a hubagent whose pid is not written yet"
+            case .some(let pid?):
+                let seen = ProcessControl.exists(pid) ? "running" : "not visible from here"
+                return "locked by hubagent pid \(pid) (\(seen))"
+            }
+        } catch {
+            return "lock unknown (\(error))"
+        }
+    }
 }
