@@ -216,3 +216,20 @@ def assertions_in(requests, client_id=None):
             form = parse_qs(entry["body"])
             found.append((entry, form.get("client_assertion", [""])[0]))
     return found
+
+
+def unix_http(path, request=b"GET /token HTTP/1.1\r\nHost: x\r\n\r\n", timeout=40):
+    """One HTTP/1.1 exchange on a Unix socket (the token socket): (status, body)."""
+    import socket
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(request)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body

@@ -11,20 +11,11 @@ import subprocess
 import threading
 import time
 
+from conftest import unix_http
+
 
 def ask(path, request=b"GET /token HTTP/1.1\r\nHost: x\r\n\r\n", timeout=40):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(path)
-        s.sendall(request)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split()[1]), body
+    return unix_http(path, request, timeout)
 
 
 def test_token_socket(spawn_emulator, hubagent):

@@ -5,24 +5,15 @@ request from the second. `hubagent check` names the holder while it runs, and no
 
 import json
 import os
-import socket
 import subprocess
+
+from conftest import unix_http
 
 EX_CONFIG = 78
 
 
 def ask_token(path):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(20)
-        s.connect(path)
-        s.sendall(b"GET /token HTTP/1.1\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return int(data.split()[1])
+    return unix_http(path, b"GET /token HTTP/1.1\r\n\r\n", timeout=20)[0]
 
 
 def lock_message(binary, agent, ca):

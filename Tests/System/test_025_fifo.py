@@ -7,24 +7,15 @@ state directory: skipped with the reason, the stored identity in use."""
 import json
 import os
 import signal
-import socket
 import time
+
+from conftest import unix_http
 
 EX_CONFIG = 78
 
 
 def get(path, target="/status"):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(10)
-        s.connect(path)
-        s.sendall(b"GET " + target.encode() + b" HTTP/1.1\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return int(data.split()[1])
+    return unix_http(path, b"GET " + target.encode() + b" HTTP/1.1\r\n\r\n", timeout=10)[0]
 
 
 def fifo(path):
