@@ -34,7 +34,11 @@ enum StatusCommand {
         let now = SystemWallClock().now()
         var report: StatusReport
         var running = false
-        if let live = StatusReport.read(layout.statusFile) {
+        let untrusted = RuntimeEntryTrust.problem(with: layout.statusFile)
+        if let untrusted {
+            Output.error("hubagent status: ignoring \(layout.statusFile): \(untrusted); showing the stored state")
+        }
+        if untrusted == nil, let live = StatusReport.read(layout.statusFile) {
             report = live
             running = live.pid.map(ProcessControl.exists) ?? false
         } else {

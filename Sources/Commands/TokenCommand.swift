@@ -28,6 +28,10 @@ enum TokenCommand {
             return ExitCode.usage
         }
         let path = options.layout(environment: ProcessEnvironment.current).tokenSocket
+        if let problem = RuntimeEntryTrust.problem(with: path) {
+            Output.error("hubagent token: not asking \(path) for a token: \(problem)")
+            return ExitCode.failure
+        }
         switch request(path: path, target: "/token") {
         case .failure(let failure):
             Output.error("hubagent token: \(failure)")

@@ -168,6 +168,13 @@ public final class StateDirectory: Sendable {
         let found = violations(
             uid: info.st_uid, mode: info.st_mode & 0o777, owner: owner, isDirectory: isDirectory,
             isPrivate: isPrivate)
+        // A shared directory (the runtime directory) must still be the daemon's alone to write:
+        // otherwise anyone could put a token.sock or a status.json of theirs beside ours.
+        let mode = info.st_mode & 0o777
+        if !isPrivate, isDirectory, mode & 0o022 != 0 {
+            let problem = "mode \(String(mode, radix: 8)) lets other users put files in it"
+            throw .insecure(InsecurePermissions(path: path, problem: problem, fix: "chmod go-w \(path)"))
+        }
         switch found.first {
         case nil:
             return
