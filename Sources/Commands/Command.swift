@@ -38,6 +38,12 @@ public enum Command {
         """,
     ]
 
+    /// Runs the subcommand `arguments` names (without the program name), then exits with its
+    /// status: the whole of `main.swift`.
+    public static func run(_ arguments: [String]) -> Never {
+        ProcessControl.exit(dispatch(arguments))
+    }
+
     /// Runs the subcommand `arguments` names (without the program name); its exit status.
     public static func dispatch(_ arguments: [String]) -> Int32 {
         guard let command = arguments.first else {

@@ -1,6 +1,5 @@
 import Agent
 import Dispatch
-import Glibc
 import Platform
 import Southgate
 import Synchronization
@@ -53,9 +52,11 @@ enum RunCommand {
         do { try ProcessHardening.raiseDescriptorLimit() } catch { logger.warning("\(error)") }
 
         /// A configuration problem a restart cannot fix: say it, tell systemd, exit 78.
-        func configurationError(_ message: String, errno: Int32 = EINVAL) -> Int32 {
+        func configurationError(
+            _ message: String, cause: ServiceManager.FailureCause = .invalidConfiguration
+        ) -> Int32 {
             logger.error(message)
-            serviceManager.failing(errno: errno, status: "configuration error: " + message)
+            serviceManager.failing(cause, status: "configuration error: " + message)
             return ExitCode.configuration
         }
 
@@ -82,7 +83,7 @@ enum RunCommand {
             do {
                 lock = try directory.lock()
             } catch {
-                if case .held = error { return configurationError("state directory: \(error)", errno: EBUSY) }
+                if case .held = error { return configurationError("state directory: \(error)", cause: .busy) }
                 logger.error("state directory: \(error)")
                 return ExitCode.failure
             }
@@ -92,9 +93,9 @@ enum RunCommand {
             }
             loaded = try store.load()
         } catch {
-            if case .insecure = error { return configurationError("state directory: \(error)", errno: EPERM) }
-            if case .system(let failure) = error, failure.errno == EACCES || failure.errno == ENOTDIR {
-                return configurationError("state directory: \(error)", errno: failure.errno)
+            if case .insecure = error { return configurationError("state directory: \(error)", cause: .insecure) }
+            if case .system(let failure) = error, failure.isPermissionDenied || failure.isNotADirectory {
+                return configurationError("state directory: \(error)", cause: .system(failure))
             }
             logger.error("state directory: \(error)")
             return ExitCode.failure
@@ -167,7 +168,7 @@ enum RunCommand {
         }
 
         let signals = SignalHandling()
-        signals.install(SIGTERM, queue: daemon.work) {
+        signals.install(.terminate, queue: daemon.work) {
             serviceManager.stopping()
             logger.notice("stopping on SIGTERM")
             // Within systemd's TimeoutStopSec (20 s in the unit), with room to store the answer.
@@ -179,7 +180,7 @@ enum RunCommand {
                 ProcessControl.exitImmediately(ExitCode.ok)
             }
         }
-        signals.install(SIGHUP, queue: daemon.work) {
+        signals.install(.hangUp, queue: daemon.work) {
             serviceManager.reloading()
             switch options.settings(at: settingsPath) {
             case .success(let reloaded):
@@ -202,7 +203,7 @@ enum RunCommand {
             if environment["HUBAGENT_TEST_HOOKS"] == "1" {
                 // Test-only: lets the system tests prove that systemd catches a wedged work queue. The
                 // release binary leaves SIGUSR1 at its default action (it ends the process).
-                signals.install(SIGUSR1, queue: daemon.work) {
+                signals.install(.user1, queue: daemon.work) {
                     logger.warning("test hook: watchdog pings stopped")
                     watchdog.stop()
                 }

@@ -1,5 +1,4 @@
 #if HUBAGENT_TEST_HOOKS
-    import Glibc
     import Platform
     import Synchronization
 
@@ -27,16 +26,13 @@
             "rename": .rename, "renameat": .rename, "renameat2": .rename, "unlink": .unlink, "unlinkat": .unlink,
             "close": .close, "read": .read, "mkdir": .mkdir,
         ]
-        static let errors: [String: Int32] = [
-            "EIO": EIO, "ENOSPC": ENOSPC, "EDQUOT": EDQUOT, "EMFILE": EMFILE, "ENFILE": ENFILE, "EACCES": EACCES,
-            "EPERM": EPERM, "EROFS": EROFS, "EINTR": EINTR,
-        ]
 
         init?(_ text: String, directory: String, logger: Logger) {
             var rules = [Rule]()
             for item in text.split(separator: ",") {
                 let parts = item.split(separator: ":").map(String.init)
-                guard parts.count == 3, let name = Self.names[parts[0]], let code = Self.errors[parts[1]] else {
+                guard parts.count == 3, let name = Self.names[parts[0]], let code = SystemError.code(named: parts[1])
+                else {
                     return nil
                 }
                 let when = parts[2]

@@ -1,5 +1,4 @@
 import Agent
-import Glibc
 import JSON
 import Platform
 
@@ -57,7 +56,7 @@ enum TokenCommand {
                 limit: Layout.Limit.tokenSocketAnswer)
         } catch {
             switch error {
-            case .connect(let cause) where cause.errno == EACCES || cause.errno == EPERM:
+            case .connect(let cause) where cause.isPermissionDenied:
                 return .failure(SocketFailure(permissionDenied(path)))
             case .connect(let cause):
                 let reason = SystemError.message(for: cause.errno)

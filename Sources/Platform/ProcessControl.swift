@@ -11,6 +11,12 @@ public enum ProcessControl {
         kill(pid, 0) == 0 || errno == EPERM
     }
 
+    /// Ends the process normally (atexit handlers, buffered output flushed). The corresponding C
+    /// function is `exit`.
+    public static func exit(_ status: Int32) -> Never {
+        Glibc.exit(status)
+    }
+
     /// Ends the process at once, without atexit handlers or flushing. The corresponding C
     /// function is `_exit`.
     public static func exitImmediately(_ status: Int32) -> Never {

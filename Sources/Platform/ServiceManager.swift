@@ -1,4 +1,5 @@
 import CSystemd
+import Glibc
 
 /// Talks to systemd through sd_notify(3): readiness, status, watchdog, reload and stop
 /// (docs/design.md §5). The one file that imports libsystemd. Without `$NOTIFY_SOCKET` (not started
@@ -30,8 +31,31 @@ public struct ServiceManager: Sendable {
         notify(["RELOADING=1", "MONOTONIC_USEC=\(monotonicMicroseconds())", "STATUS=reloading"])
     }
 
-    /// Before exiting with a configuration error: the errno shows as `StatusErrno`.
-    public func failing(errno: Int32, status: String) { notify(["ERRNO=\(errno)", "STATUS=" + status]) }
+    /// Why the daemon is about to exit with a configuration error; systemd shows it as `StatusErrno`.
+    public enum FailureCause: Sendable {
+        /// A setting or a file's content is wrong (EINVAL).
+        case invalidConfiguration
+        /// Something the daemon needs is held by another process (EBUSY).
+        case busy
+        /// Permissions that hubagent refuses to work with (EPERM).
+        case insecure
+        /// A system call failed for a reason the operator must fix.
+        case system(SystemError)
+
+        var errno: Int32 {
+            switch self {
+            case .invalidConfiguration: EINVAL
+            case .busy: EBUSY
+            case .insecure: EPERM
+            case .system(let error): error.errno
+            }
+        }
+    }
+
+    /// Before exiting with a configuration error.
+    public func failing(_ cause: FailureCause, status: String) {
+        notify(["ERRNO=\(cause.errno)", "STATUS=" + status])
+    }
 
     /// Seconds between watchdog pings (half of `WATCHDOG_USEC`), when systemd expects them from
     /// this process (`WATCHDOG_PID` unset or ours). The corresponding C function is

@@ -13,8 +13,22 @@ public final class SignalHandling: Sendable {
 
     public init() {}
 
-    public func install(_ signalNumber: Int32, queue: DispatchQueue, handler: @escaping @Sendable () -> Void) {
-        signal(signalNumber, SIG_IGN)
+    /// The signals hubagent handles.
+    public enum Signal: Sendable {
+        case terminate, hangUp, user1
+
+        public var number: Int32 {
+            switch self {
+            case .terminate: SIGTERM
+            case .hangUp: SIGHUP
+            case .user1: SIGUSR1
+            }
+        }
+    }
+
+    public func install(_ signal: Signal, queue: DispatchQueue, handler: @escaping @Sendable () -> Void) {
+        let signalNumber = signal.number
+        Glibc.signal(signalNumber, SIG_IGN)
         sources.withLock { sources in
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
             source.setEventHandler(handler: handler)

@@ -73,7 +73,12 @@ public final class StateDirectory: Sendable {
     /// O_EXCL 0600 temp file → write all → fsync → renameat → fsync(directory).
     /// A failed fsync is not retried; the temp file is removed and the error surfaces, so the caller
     /// redoes the whole replace (docs/design.md §9).
-    public func replace(_ name: String, with bytes: [UInt8], mode: UInt32 = 0o600) throws(SystemError) {
+    /// `limit`, when given, is what the reader of this file accepts: more is refused (EFBIG) before
+    /// anything is written.
+    public func replace(_ name: String, with bytes: [UInt8], mode: UInt32 = 0o600, limit: Int? = nil)
+        throws(SystemError)
+    {
+        if let limit, bytes.count > limit { throw SystemError("write", pathOf(name), errno: EFBIG) }
         let temporary = ".\(name).tmp.\(getpid())"
         let subject = pathOf(temporary)
         let file = try Syscall.openat(fd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode, subject: subject)

@@ -1,5 +1,6 @@
 public import Crypto
 import JSON
+import Platform
 
 /// The Agent Management API calls an agent makes (docs/protocol.md §4–§7), over a `Transport`.
 /// Stateless: credentials come in as arguments, results go out as values.
@@ -150,12 +151,7 @@ public struct SouthgateClient: Sendable {
         guard !parts.isEmpty else { return nil }
         // Server text reaches logs, status.json and terminals: no control character may forge a
         // line or move a cursor, and no answer may make a log line long.
-        var text = ""
-        for scalar in parts.joined(separator: ": ").unicodeScalars.prefix(300) {
-            let isControl = scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
-            text.unicodeScalars.append(isControl ? "?" : scalar)
-        }
-        return parts.joined(separator: ": ").unicodeScalars.count > 300 ? text + "…" : text
+        return DisplayText.sanitized(parts.joined(separator: ": "), limit: 300)
     }
 }
 

@@ -1,4 +1,3 @@
 import Commands
-import Glibc
 
-exit(Command.dispatch(Array(CommandLine.arguments.dropFirst())))
+Command.run(Array(CommandLine.arguments.dropFirst()))

@@ -8,7 +8,6 @@
 
 import json
 import subprocess
-import time
 
 
 def status_json(agent):
@@ -54,17 +53,16 @@ def test_one_far_future_server_time_is_not_believed(spawn_emulator, hubagent):
     offset_before = status_json(agent)["clockOffset"]
 
     mark = emu.next_seq()
+    seen = len(agent.lines)
     far = int(emu.server_now()) + 30 * 86400
     emu.fault(method="POST", path="/oauth/token$", count=1, kind="status", status=200,
               headers={"Server-Time": str(far)},
               body={"access_token": "eyJhbGciOiJSUzI1NiJ9.e30.c2ln", "token_type": "bearer", "expires_in": 4})
-    # The faulted answer, then two normal refreshes.
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        tokens = [r for r in emu.requests(since=mark) if r["path"].endswith("/oauth/token") and r["status"] == 200]
-        if len(tokens) >= 3:
-            break
-        time.sleep(0.2)
+    # The faulted answer, then two normal refreshes, each logged as it is taken.
+    agent.wait_for(r"access token valid until", timeout=20, since=seen)
+    agent.wait_for(r"access token valid until", timeout=20)
+    agent.wait_for(r"access token valid until", timeout=20)
+    tokens = [r for r in emu.requests(since=mark) if r["path"].endswith("/oauth/token") and r["status"] == 200]
     assert len(tokens) >= 3, tokens
     report = status_json(agent)
     assert report["state"] == "onboarded", report

@@ -1,3 +1,5 @@
+import Platform
+
 /// A problem in a file the operator wrote, told the way a compiler would: `file:line:column:
 /// message`, plus what to do about it. The daemon exits with 78 (EX_CONFIG) on these at start.
 public struct ConfigurationError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -21,11 +23,7 @@ public struct ConfigurationError: Error, Equatable, Sendable, CustomStringConver
     static let maximumTextLength = 400
 
     static func bounded(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars.prefix(maximumTextLength) {
-            out.unicodeScalars.append(scalar.isControlCharacter ? "?" : scalar)
-        }
-        return text.unicodeScalars.count > maximumTextLength ? out + "…" : out
+        DisplayText.sanitized(text, limit: maximumTextLength)
     }
 
     public var description: String {

@@ -1,4 +1,3 @@
-import Glibc
 import Platform
 
 /// Reading a file the operator owns (`/etc/hubagent/*`): read-only, never written, its mode not
@@ -6,60 +5,40 @@ import Platform
 public enum ConfigurationFile {
     /// The bytes, nil when the file does not exist.
     public static func read(_ path: String, limit: Int) -> Result<[UInt8], ConfigurationError>? {
-        let fd: Int32
-        switch open(path) {
-        case nil: return nil
-        case .failure(let error)?: return .failure(error)
-        case .success(let opened)?: fd = opened
-        }
-        defer { close(fd) }
         do {
-            return .success(try Syscall.readAll(fd, limit: limit, subject: path))
+            return try RegularFile.read(path, limit: limit).map { .success($0) }
         } catch {
-            let message =
-                error.errno == EFBIG
-                ? "larger than \(limit) bytes" : "cannot be read: \(SystemError.message(for: error.errno))"
-            return .failure(ConfigurationError(file: path, message: message))
+            return .failure(problem(error, path))
         }
     }
 
     /// nil when `path` does not exist or cannot be opened (reading it reports that), else why it
     /// is not a regular file: for files read by others (`ca_file`, which libcurl opens itself).
     public static func notRegular(_ path: String) -> ConfigurationError? {
-        switch open(path) {
-        case .success(let fd)?:
-            close(fd)
+        do {
+            try RegularFile.check(path)
             return nil
-        case .failure(let error)? where error.message.hasSuffix("not a regular file"):
-            return error
-        default:
+        } catch {
+            if case .notRegular = error { return problem(error, path) }
             return nil
         }
     }
 
-    /// Opened for reading, checked to be a regular file; nil when it does not exist.
-    private static func open(_ path: String) -> Result<Int32, ConfigurationError>? {
-        let fd: Int32
-        do {
-            // O_NONBLOCK: opening a FIFO would wait for a writer, forever (at start before READY,
-            // later on the work queue, where SIGTERM is handled too).
-            fd = try Syscall.open(path, O_RDONLY | O_NONBLOCK)
-        } catch  where error.errno == ENOENT {
-            return nil
-        } catch {
-            return .failure(
-                ConfigurationError(
-                    file: path, message: "cannot be read: \(SystemError.message(for: error.errno))",
-                    fix: "make it readable for the user hubagent runs as"))
+    private static func problem(_ error: RegularFile.ReadError, _ path: String) -> ConfigurationError {
+        switch error {
+        case .cannotOpen(let cause):
+            ConfigurationError(
+                file: path, message: "cannot be read: \(SystemError.message(for: cause.errno))",
+                fix: "make it readable for the user hubagent runs as")
+        case .notRegular(let kind):
+            ConfigurationError(
+                file: path, message: "is \(kind), not a regular file",
+                fix: "replace it with a regular file (rm \(path), then copy the file in place)")
+        case .tooLarge(let limit):
+            ConfigurationError(file: path, message: "larger than \(limit) bytes")
+        case .cannotRead(let cause):
+            ConfigurationError(file: path, message: "cannot be read: \(SystemError.message(for: cause.errno))")
         }
-        if let kind = FileKind.notRegular(fd) {
-            close(fd)
-            return .failure(
-                ConfigurationError(
-                    file: path, message: "is \(kind), not a regular file",
-                    fix: "replace it with a regular file (rm \(path), then copy the file in place)"))
-        }
-        return .success(fd)
     }
 
     /// Reads and parses; nil when the file does not exist.

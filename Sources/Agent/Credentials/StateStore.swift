@@ -1,4 +1,3 @@
-import Glibc
 import JSON
 public import Platform
 import Synchronization
@@ -45,7 +44,7 @@ public final class StateStore: Sendable {
                 case .notRegularFile:
                     skipped.append(error.description)
                     continue
-                case .system(let failure) where failure.errno == ELOOP:
+                case .system(let failure) where failure.isSymbolicLinkRefused:
                     skipped.append(
                         "\(directory.pathOf(name)) is a symbolic link, not a regular file; fix: remove it "
                             + "(rm \(directory.pathOf(name)))")
@@ -78,12 +77,8 @@ public final class StateStore: Sendable {
             let existing = directory.names().compactMap(Self.generation(of:))
             next.generation = max(state.generation, existing.max() ?? 0) + 1
             let name = Layout.FileName.state(generation: next.generation)
-            let bytes = Array(next.json.serialized.utf8)
             // Never write what `load` would refuse to read back: a start would then lose the identity.
-            guard bytes.count <= Layout.Limit.state else {
-                throw SystemError("write", directory.pathOf(name), errno: EFBIG)
-            }
-            try directory.replace(name, with: bytes)
+            try directory.replace(name, with: Array(next.json.serialized.utf8), limit: Layout.Limit.state)
             // The generation `state` was read or saved as is kept too: when a newer entry was
             // skipped at load (a FIFO, a corrupt file), it is not the last good one that goes.
             for old in existing where old < next.generation - 1 && old != state.generation {

@@ -1,6 +1,5 @@
 import Crypto
 public import Dispatch
-import Glibc
 public import Platform
 public import Southgate
 
@@ -217,7 +216,7 @@ public final class AgentDaemon: @unchecked Sendable {
         let actions = lifecycle.step(event, now: now, jitter: Double.random(in: 0..<1))
         for action in actions { perform(action) }
         if !tokenWaiters.isEmpty { answerTokenWaiters(after: event, now: now) }
-        var report = StatusReport(lifecycle: lifecycle, now: configuration.clock.now(), pid: getpid())
+        var report = StatusReport(lifecycle: lifecycle, now: configuration.clock.now(), pid: ProcessControl.id)
         report.updatedAt = lastReport?.updatedAt ?? report.updatedAt
         if report != lastReport {
             lastReport = report

@@ -1,5 +1,6 @@
 import Crypto
 public import JSON
+import Platform
 
 /// `datasources.yaml` (docs/design.md §6), validated against docs/protocol.md §7: what Insights Hub needs to
 /// interpret the agent's data, in the shape of the `PUT …/dataSourceConfiguration` body.

@@ -1,3 +1,5 @@
+import Platform
+
 /// A node of `datasources.yaml` with where it starts, so the validator can point at the
 /// offending spot. Mappings and sequences are located by their first key (`Entry.line/column`).
 enum YAMLNode: Equatable, Sendable {

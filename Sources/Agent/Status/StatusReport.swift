@@ -143,7 +143,7 @@ public struct StatusReport: Equatable, Sendable {
         rows.append(("last error", lastError.map { "\($0) (\(at(lastErrorAt, serverClock: false)))" } ?? "none"))
         // A terminal shows these: no value may move its cursor or forge a line.
         rows = rows.map {
-            ($0.0, String(String.UnicodeScalarView($0.1.unicodeScalars.map { $0.isControlCharacter ? "?" : $0 })))
+            ($0.0, DisplayText.sanitized($0.1))
         }
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0 + String(repeating: " ", count: width - $0.0.count + 2) + $0.1 }.joined(separator: "\n")
