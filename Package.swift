@@ -31,8 +31,10 @@ var targets: [Target] = [
     .target(name: "Southgate", dependencies: ["CCurl", "Crypto", "JSON", "Platform"]),
     // Boarding, credential store, data sources, the lifecycle state machine and its driver.
     .target(name: "Agent", dependencies: ["Crypto", "JSON", "Southgate", "Platform"]),
+    // The data relay: ingest, validation, the journal, and upload to the exchange endpoint.
+    .target(name: "Relay", dependencies: ["Agent", "JSON", "Platform", "Southgate"]),
     // Command-line parsing, one file per subcommand, and the checks of `hubagent check`.
-    .target(name: "Commands", dependencies: ["Agent", "Crypto", "JSON", "Platform", "Southgate"]),
+    .target(name: "Commands", dependencies: ["Agent", "Crypto", "JSON", "Platform", "Relay", "Southgate"]),
     // The binary: main.swift only.
     .executableTarget(name: "hubagent", dependencies: ["Commands"]),
 
@@ -41,6 +43,7 @@ var targets: [Target] = [
     .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
     // Fixture files are read from the source tree by path, not bundled as resources.
     .testTarget(name: "AgentTests", dependencies: ["Agent"], exclude: ["Fixtures/datasources"]),
+    .testTarget(name: "RelayTests", dependencies: ["Relay", "Agent", "JSON", "Platform"]),
     .testTarget(name: "CommandsTests", dependencies: ["Commands", "Agent", "Crypto", "JSON", "Platform"]),
 ]
 
