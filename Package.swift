@@ -32,7 +32,7 @@ var targets: [Target] = [
     // Boarding, credential store, data sources, the lifecycle state machine and its driver.
     .target(name: "Agent", dependencies: ["Crypto", "JSON", "Southgate", "Platform"]),
     // The data relay: ingest, validation, the journal, and upload to the exchange endpoint.
-    .target(name: "Relay", dependencies: ["Agent", "JSON", "Platform", "Southgate"]),
+    .target(name: "Relay", dependencies: ["Agent", "Crypto", "JSON", "Platform", "Southgate"]),
     // Command-line parsing, one file per subcommand, and the checks of `hubagent check`.
     .target(name: "Commands", dependencies: ["Agent", "Crypto", "JSON", "Platform", "Relay", "Southgate"]),
     // The binary: main.swift only.
