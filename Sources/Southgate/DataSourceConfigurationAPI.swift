@@ -30,9 +30,11 @@ extension SouthgateClient {
         baseURL + Self.agentManagementPath + "/agents/\(agentID)/dataSourceConfiguration"
     }
 
-    /// `GET …/agents/{id}/dataSourceConfiguration` with the agent's access token; 200.
+    /// `GET …/agents/{id}/dataSourceConfiguration` with the agent's access token; nil when the agent was
+    /// never configured. Sources disagree on that answer (docs/protocol.md §7, contested): 404, or 200
+    /// without `configurationId`; both mean "never configured".
     public func dataSourceConfiguration(agentID: String, accessToken: String) throws(SouthgateError) -> Exchange<
-        StoredDataSourceConfiguration
+        StoredDataSourceConfiguration?
     > {
         let request = HTTPRequest(
             method: .get, url: dataSourceConfigurationURL(agentID: agentID),
@@ -40,8 +42,14 @@ extension SouthgateClient {
                 ("Authorization", "Bearer " + accessToken), ("Accept", "application/json"),
                 ("Correlation-ID", Self.correlationID()),
             ])
-        return try call("get data source configuration", request, expect: 200) { json throws(SouthgateResponseError) in
-            try StoredDataSourceConfiguration(json: json)
+        do {
+            return try call("get data source configuration", request, expect: 200) {
+                json throws(SouthgateResponseError) in
+                guard case .object = json, json["configurationId"] != nil else { return nil }
+                return try StoredDataSourceConfiguration(json: json)
+            }
+        } catch  where error.status == 404 {
+            return Exchange(value: nil, serverTime: error.serverTime)
         }
     }
 

@@ -447,4 +447,24 @@ final class SouthgateClientTests: XCTestCase {
             XCTAssertEqual(error?.isRetryable, true, body)
         }
     }
+
+    /// docs/protocol.md §7 (contested): a never-configured agent's GET answers 404, or 200 without
+    /// configurationId; both mean "never configured".
+    func testNeverConfiguredDataSourceConfigurationIsNilUnderBothReadings() throws {
+        let answers: [Result<HTTPResponse, TransportError>] = [
+            json(#"{"id":"x","message":"not found"}"#, status: 404),
+            json(#"{"dataSources":[],"id":"d","eTag":"0"}"#, status: 200),
+        ]
+        for answer in answers {
+            let client = SouthgateClient(baseURL: base, transport: RecordingTransport(answer))
+            XCTAssertNil(try client.dataSourceConfiguration(agentID: "a", accessToken: "t").value)
+        }
+        let configured = SouthgateClient(
+            baseURL: base,
+            transport: RecordingTransport(
+                json(#"{"configurationId":"c1","dataSources":[],"id":"d","eTag":"3"}"#, status: 200)))
+        XCTAssertEqual(try configured.dataSourceConfiguration(agentID: "a", accessToken: "t").value?.eTag, "3")
+        let refused = SouthgateClient(baseURL: base, transport: RecordingTransport(json("{}", status: 403)))
+        XCTAssertThrowsError(try refused.dataSourceConfiguration(agentID: "a", accessToken: "t"))
+    }
 }

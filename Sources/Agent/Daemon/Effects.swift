@@ -226,17 +226,26 @@ final class Effects: Sendable {
             } catch  where error.kind == .preconditionFailed {
                 let server = try southgate.dataSourceConfiguration(agentID: agentID, accessToken: accessToken.exposed)
                     .value
-                if DataSourceConfiguration.fromCanonicalJSON(server.json) == dataSources {
+                if let server, DataSourceConfiguration.fromCanonicalJSON(server.json) == dataSources {
                     logger.info("the server's data source configuration already matches the file (eTag \(server.eTag))")
                     uploaded = server
                 } else {
-                    logger.notice(
-                        "the data source configuration was changed in Insights Hub (eTag \(server.eTag)); overwriting "
-                            + "it with \(Layout.FileName.dataSources)"
-                    )
+                    if let server {
+                        logger.notice(
+                            "the data source configuration was changed in Insights Hub (eTag \(server.eTag)); "
+                                + "overwriting it with \(Layout.FileName.dataSources)"
+                        )
+                    } else {
+                        logger.notice(
+                            "Insights Hub has no data source configuration for this agent; uploading "
+                                + Layout.FileName.dataSources
+                        )
+                    }
+                    // Never configured on the server (404 or an empty answer): the first upload's "0".
+                    let eTag = server?.eTag ?? "0"
                     uploaded = try southgate.putDataSourceConfiguration(
                         agentID: agentID, accessToken: accessToken.exposed,
-                        body: body, ifMatch: server.eTag
+                        body: body, ifMatch: eTag
                     ).value
                 }
             }
