@@ -58,7 +58,7 @@ final class SettingsTests: XCTestCase {
         XCTAssertEqual(settings.requestTimeout, 45.5)
         XCTAssertEqual(settings.logLevel, .debug)
         XCTAssertEqual(settings.tokenSocketGroup, "collectors")
-        XCTAssertEqual(Set(Settings.keys).count, 8)
+        XCTAssertEqual(Set(Settings.keys).count, 8 + RelaySettings.keys.count)
     }
 
     /// GIVEN a value with `=` in it WHEN parsed THEN only the first `=` separates key and value.
@@ -75,7 +75,9 @@ final class SettingsTests: XCTestCase {
                 error.description,
                 "/etc/hubagent/hubagent.conf:3: unknown setting \"rotation\"; known settings: ca_file, proxy, "
                     + "no_proxy, rotation_fraction, token_refresh_margin, request_timeout, log_level, "
-                    + "token_socket_group"
+                    + "token_socket_group, relay, data_socket_group, ingest_listen, ingest_key_file, "
+                    + "ingest_max_request, relay_max_disk, relay_full_policy, relay_max_age, relay_durability, "
+                    + "relay_batch_bytes, relay_flush_interval, relay_upload_rate, max_future"
             )
         }
     }

@@ -15,13 +15,16 @@ public struct Settings: Equatable, Sendable {
     public var requestTimeout: Double = 30
     public var logLevel: LogLevel = .info
     public var tokenSocketGroup: String?
+    /// The data relay's settings (docs/relay.md §5).
+    public var relay = RelaySettings()
 
     public init() {}
 
-    public static let keys = [
-        "ca_file", "proxy", "no_proxy", "rotation_fraction", "token_refresh_margin",
-        "request_timeout", "log_level", "token_socket_group",
-    ]
+    public static let keys =
+        [
+            "ca_file", "proxy", "no_proxy", "rotation_fraction", "token_refresh_margin",
+            "request_timeout", "log_level", "token_socket_group",
+        ] + RelaySettings.keys
 
     public static func parse(_ text: String, file: String) throws(ConfigurationError) -> Settings {
         var settings = Settings()
@@ -73,6 +76,8 @@ public struct Settings: Equatable, Sendable {
                 }
                 settings.logLevel = level
             case "token_socket_group": settings.tokenSocketGroup = value
+            case _ where RelaySettings.keys.contains(key):
+                do { try settings.relay.set(key, value) } catch { throw fail(error.message) }
             default: break
             }
         }
