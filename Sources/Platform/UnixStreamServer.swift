@@ -56,6 +56,8 @@ public final class UnixStreamServer: @unchecked Sendable {
     private let handle: Handler
     private let timeout: Double
     private let answerTimeout: Double
+    /// The largest request body taken (0: requests without a body only).
+    private let maximumBody: Int
     private let admit: @Sendable (PeerCredentials) -> Bool
     private var connections: [Int32: Connection] = [:]
     private let limits: Limits
@@ -79,7 +81,7 @@ public final class UnixStreamServer: @unchecked Sendable {
     /// other threads create files.
     public init(
         path: String, mode: UInt32, group: UInt32?, timeout: Double = 5, answerTimeout: Double = 30,
-        limits: Limits = Limits(), queue: DispatchQueue,
+        maximumBody: Int = 0, limits: Limits = Limits(), queue: DispatchQueue,
         report: @escaping @Sendable (String) -> Void = { _ in },
         admit: @escaping @Sendable (PeerCredentials) -> Bool, handle: @escaping Handler
     ) throws(SystemError) {
@@ -88,6 +90,7 @@ public final class UnixStreamServer: @unchecked Sendable {
         self.handle = handle
         self.timeout = timeout
         self.answerTimeout = answerTimeout
+        self.maximumBody = maximumBody
         self.limits = limits
         self.report = report
         self.admit = admit
@@ -158,6 +161,9 @@ public final class UnixStreamServer: @unchecked Sendable {
         let fd: Int32
         let peer: PeerCredentials
         var buffer: [UInt8] = []
+        /// The whole request's size once its head is in: nothing is parsed again before then.
+        var expected: Int?
+        var continued = false
         var reader: (any DispatchSourceRead)?
         var timer: (any DispatchSourceTimer)?
         var answered = false
@@ -271,7 +277,8 @@ public final class UnixStreamServer: @unchecked Sendable {
     }
 
     private func read(_ connection: Connection) {
-        var chunk = [UInt8](repeating: 0, count: 4096)
+        // Large reads for bodies (up to a MiB of values), small ones for heads.
+        var chunk = [UInt8](repeating: 0, count: maximumBody > 0 ? 65_536 : 4096)
         // errno is read right after the call, inside the closure, before anything can change it.
         let (count, error) = chunk.withUnsafeMutableBytes { buffer -> (Int, Int32) in
             let count = Glibc.read(connection.fd, buffer.baseAddress, buffer.count)
@@ -283,9 +290,24 @@ public final class UnixStreamServer: @unchecked Sendable {
         }
         guard count > 0, !connection.answered else { return }
         connection.buffer += chunk[0..<count]
-        switch LocalHTTPRequest.parse(connection.buffer) {
+        if let expected = connection.expected, connection.buffer.count < expected { return }
+        switch LocalHTTPRequest.parse(connection.buffer, maximumBody: maximumBody) {
         case .incomplete:
             return
+        case .awaitingBody(let total, let expectsContinue):
+            connection.expected = total
+            if expectsContinue && !connection.continued {
+                connection.continued = true
+                let interim = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+                _ = interim.withUnsafeBytes { send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            }
+            return
+        case .refused(let status, let reason):
+            finish(
+                connection,
+                LocalHTTPRequest.response(
+                    status: status, reason: status == 413 ? "Content Too Large" : "Length Required",
+                    json: "{\"error\":\"\(reason)\"}"))
         case .malformed(let reason):
             finish(
                 connection,

@@ -12,8 +12,9 @@ func fuzzLocalHTTP(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         require(
             headEnd == nil && bytes.count <= LocalHTTPRequest.maximumHeadBytes,
             "incomplete, yet the head ended or is too long")
-    case .malformed:
-        break
+    case .malformed, .refused, .awaitingBody:
+        // Without a body allowed, a request with a length is refused before it is awaited.
+        if case .awaitingBody = result { fail("awaiting a body with maximumBody 0") }
     case .request(let request):
         guard let headEnd else { return fail("a request without the end of its head") }
         require(headEnd <= LocalHTTPRequest.maximumHeadBytes, "head of \(headEnd) bytes accepted")
