@@ -110,4 +110,35 @@ final class LifecycleDataSourcesTests: XCTestCase {
         let retry = lifecycle.step(.wakeUp, now: t0 + 60)
         guard case .fetchToken? = retry.network.first else { return XCTFail("\(retry)") }
     }
+
+    /// GIVEN a file WHEN it is not uploaded yet, uploaded, then changed THEN it is in force only while uploaded
+    /// for this identity (docs/relay.md §2).
+    func testInForceOnlyOnceUploadedForThisIdentity() throws {
+        let config = try configuration()
+        var (lifecycle, _) = onboarded()
+        _ = lifecycle.step(.dataSourcesRead(.success(config)), now: t0 + 1)
+        XCTAssertNil(lifecycle.dataSourcesInForce, "not uploaded yet")
+        var uploaded = Fixture.stored(Fixture.identity())
+        uploaded.dataSources = DataSourceRecord(
+            clientID: Fixture.clientID, contentHash: config.contentHash, configurationID: "line-1", eTag: "1",
+            uploadedAt: t0 + 2)
+        _ = lifecycle.step(.dataSourcesUploaded(stored: uploaded, outcome: .success(())), now: t0 + 2)
+        XCTAssertEqual(lifecycle.dataSourcesInForce, config)
+        _ = lifecycle.step(.dataSourcesRead(.success(try configuration(unit: "K"))), now: t0 + 3)
+        XCTAssertNil(lifecycle.dataSourcesInForce, "a changed file waits for its upload")
+    }
+
+    /// GIVEN a token the exchange refused WHEN told THEN the next decision fetches a new one; an older
+    /// refused token changes nothing.
+    func testRefusedTokenIsFetchedAgainOnce() throws {
+        var (lifecycle, _) = onboarded()
+        guard let token = lifecycle.session.token?.value else { return XCTFail("no token") }
+        XCTAssertEqual(lifecycle.step(.tokenRefused(Secret("an older one")), now: t0 + 1).network, [])
+        XCTAssertNotNil(lifecycle.session.token)
+        let actions = lifecycle.step(.tokenRefused(token), now: t0 + 2)
+        XCTAssertEqual(actions.network.count, 1)
+        guard case .fetchToken? = actions.first(where: { if case .fetchToken = $0 { true } else { false } }) else {
+            return XCTFail("\(actions)")
+        }
+    }
 }

@@ -51,6 +51,9 @@ public final class AgentDaemon: @unchecked Sendable {
 
     /// Called on `work` whenever the status report changes (its time stamp aside).
     public var onStatusChange: (@Sendable (StatusReport) -> Void)?
+    /// Called on `work` whenever what the relay needs to upload changes (docs/relay.md §2, §4).
+    public var onUploadContextChange: (@Sendable (UploadContext?) -> Void)?
+    private var lastUploadContext: UploadContext?
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
@@ -121,6 +124,11 @@ public final class AgentDaemon: @unchecked Sendable {
                 if lifecycle.inFlight == nil { handle(.wakeUp) }  // a refresh due now starts now
             }
         }
+    }
+
+    /// The exchange endpoint refused `token` (401): the next token request gets a new one.
+    public func refuseAccessToken(_ token: Secret) {
+        work.async { [self] in handle(.tokenRefused(token)) }
     }
 
     private func answerTokenWaiters(after event: Lifecycle.Event, now: Double) {
@@ -223,6 +231,11 @@ public final class AgentDaemon: @unchecked Sendable {
             report.updatedAt = configuration.clock.now()
             onStatusChange?(report)
         }
+        let context = UploadContext(lifecycle)
+        if context != lastUploadContext {
+            lastUploadContext = context
+            onUploadContextChange?(context)
+        }
     }
 
     private func perform(_ action: Lifecycle.Action) {
@@ -289,6 +302,32 @@ public final class AgentDaemon: @unchecked Sendable {
         // follows the real date rather than the time the process has been running.
         let delay = max(0, deadline - configuration.clock.now())
         timer.schedule(wallDeadline: .now() + delay, leeway: .milliseconds(delay > 60 ? 1000 : 10))
+    }
+}
+
+/// What the relay needs from the agent to check and upload values: where to, as whom, against
+/// which data source configuration, and southgate's clock (docs/relay.md §2, §4).
+public struct UploadContext: Equatable, Sendable {
+    public var baseURL: String
+    public var agentID: String
+    /// The configuration in force (`Lifecycle.dataSourcesInForce`); nil: values are refused (503).
+    public var dataSources: DataSourceConfiguration?
+    /// Southgate's clock minus the gateway's, seconds; nil until an answer told it.
+    public var serverClockOffset: Double?
+
+    public init(baseURL: String, agentID: String, dataSources: DataSourceConfiguration?, serverClockOffset: Double?) {
+        self.baseURL = baseURL
+        self.agentID = agentID
+        self.dataSources = dataSources
+        self.serverClockOffset = serverClockOffset
+    }
+
+    /// Nil while there is no identity, or one that needs a new boarding file.
+    init?(_ lifecycle: Lifecycle) {
+        guard let identity = lifecycle.stored.identity, lifecycle.phase != .needsReboarding else { return nil }
+        self.init(
+            baseURL: identity.baseURL, agentID: identity.clientID, dataSources: lifecycle.dataSourcesInForce,
+            serverClockOffset: lifecycle.session.clock.offset?.rounded())
     }
 }
 

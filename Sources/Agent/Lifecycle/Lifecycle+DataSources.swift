@@ -67,4 +67,15 @@ extension Lifecycle {
         }
         return configuration
     }
+
+    /// The configuration values are checked against (docs/relay.md §2): the file's, once it is
+    /// uploaded for the current identity; nil before that, or while a changed file waits for its
+    /// upload (the server would drop values of a configuration it does not know yet).
+    public var dataSourcesInForce: DataSourceConfiguration? {
+        guard let identity = stored.identity, let configuration = dataSources.configuration,
+            let record = stored.dataSources, record.clientID == identity.clientID,
+            record.contentHash == configuration.contentHash
+        else { return nil }
+        return configuration
+    }
 }

@@ -64,6 +64,9 @@ public struct Lifecycle: Sendable {
         case keyPrepared(stored: StoredState, outcome: Result<Void, Failure>)
         /// `datasources.yaml` as read now: a configuration, an error, or nil when there is none.
         case dataSourcesRead(Result<DataSourceConfiguration, ConfigurationError>?)
+        /// The exchange endpoint refused this access token (401): the next request gets a new
+        /// one, fetched once however many uploads saw the refusal (docs/relay.md §4).
+        case tokenRefused(Secret)
         /// The driver finished `.uploadDataSources`; `stored` is what is now on disk.
         case dataSourcesUploaded(stored: StoredState, outcome: Result<Void, Failure>)
         /// Storing a state already in use failed (`.failure`, after `.registered` or `.rotated`
@@ -189,6 +192,11 @@ public struct Lifecycle: Sendable {
             actions += tokenFetched(outcome, now: now, jitter: jitter)
         case .dataSourcesRead(let result):
             actions += dataSourcesRead(result)
+        case .tokenRefused(let refused):
+            if session.token?.value == refused {
+                session.token = nil
+                actions.append(.log(.notice, "the exchange endpoint refused the access token; fetching a new one"))
+            }
         case .dataSourcesUploaded(let state, let outcome):
             stored = state
             inFlight = nil
