@@ -25,6 +25,8 @@ public struct StatusReport: Equatable, Sendable {
     public var lastError: String?
     public var lastErrorAt: Double?
     public var pid: Int32?
+    /// The data relay's block (docs/status.md), when the relay is on.
+    public var relay: JSONValue?
     public var version: String
     public var updatedAt: Double
 
@@ -79,7 +81,7 @@ public struct StatusReport: Equatable, Sendable {
                 "lastError",
                 lastError == nil ? .null : .object([("message", string(lastError)), ("at", number(lastErrorAt))])
             ),
-            ("pid", pid.map { .number(Double($0)) } ?? .null), ("version", .string(version)),
+            ("pid", pid.map { .number(Double($0)) } ?? .null), ("relay", relay ?? .null), ("version", .string(version)),
             ("updatedAt", .number(updatedAt)),
         ])
     }
@@ -106,6 +108,7 @@ public struct StatusReport: Equatable, Sendable {
         lastError = json["lastError"]?["message"]?.stringValue
         lastErrorAt = json["lastError"]?["at"]?.numberValue
         pid = json["pid"]?.int64Value.map { Int32($0) }
+        if let relay = json["relay"], relay != .null { self.relay = relay }
         self.version = version
         self.updatedAt = updatedAt
     }
