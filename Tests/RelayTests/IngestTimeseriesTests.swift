@@ -116,6 +116,22 @@ final class IngestTimeseriesTests: XCTestCase {
         }
     }
 
+    /// GIVEN one integer in many notations WHEN read as LONG THEN the exact value comes out, fractions are refused.
+    func testIntegerNotations() {
+        let cases: [(String, Int64)] = [
+            ("100", 100), ("1.50e2", 150), ("10.0e-1", 1), ("100e-2", 1), ("120e-1", 12), ("1.20e1", 12), ("0.000", 0),
+            ("-0", 0), ("0e5", 0), ("5E+2", 500), ("\"007\"", 7), ("\"-0.0\"", 0),
+            ("1000000000000000000", 1_000_000_000_000_000_000),
+            ("0.0000000000000000000009223372036854775807e40", .max), ("9223372036854775807.000", .max),
+        ]
+        for (text, number) in cases { XCTAssertEqual(value("dp-total", text).success, .integer(number), text) }
+        for refused in [
+            "1000e-4", "0.1", "1.0000000000000000000000001", "10000000000000000000", "1e19", "\"+1\"", "\"1 \"", "\"\"",
+        ] {
+            XCTAssertNil(value("dp-total", refused).success, refused)
+        }
+    }
+
     /// GIVEN LONG values at and beyond 64 bits WHEN checked THEN they are exact (no Double rounding above 2^53).
     func testLongBoundsAreExact() {
         XCTAssertEqual(value("dp-total", "9223372036854775807").success, .integer(.max))

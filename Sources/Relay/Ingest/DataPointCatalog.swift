@@ -24,41 +24,40 @@ public struct DataPointCatalog: Sendable {
     }
 
     public let configurationID: String
-    private let byID: [String: Point]
-    /// Nil marks an ambiguous name.
-    private let byName: [String: Point?]
+    /// In configuration order; the position is the point's ordinal.
+    let points: [Point]
+    /// Keyed by UTF-8 so that a request body's bytes are looked up without making a String.
+    private let byID: [ArraySlice<UInt8>: Int]
+    /// -1 marks an ambiguous name.
+    private let byName: [ArraySlice<UInt8>: Int]
 
     public init(_ configuration: DataSourceConfiguration) {
-        var byID: [String: Point] = [:]
-        var byName: [String: Point?] = [:]
+        var points: [Point] = []
+        var byID: [ArraySlice<UInt8>: Int] = [:]
+        var byName: [ArraySlice<UInt8>: Int] = [:]
         for source in configuration.dataSources {
             for point in source.dataPoints {
-                let entry = Point(id: point.id, type: point.type)
-                byID[point.id] = entry
-                let name = source.name + "/" + point.name
-                if byName[name] != nil {
-                    byName[name] = .some(nil)
-                } else {
-                    byName[name] = .some(entry)
-                }
+                let ordinal = points.count
+                points.append(Point(id: point.id, type: point.type))
+                byID[Array(point.id.utf8)[...]] = ordinal
+                let name = Array((source.name + "/" + point.name).utf8)[...]
+                byName[name] = byName[name] == nil ? ordinal : -1
             }
         }
         self.configurationID = configuration.configurationID
+        self.points = points
         self.byID = byID
         self.byName = byName
     }
 
     /// The point with this id, never by name: what revalidation of stored values uses.
-    public func point(id: String) -> Point? { byID[id] }
+    public func point(id: String) -> Point? {
+        byID[Array(id.utf8)[...]].map { points[$0] }
+    }
 
     /// An id first, then a `source/point` name.
     public func resolve(_ reference: String) -> Resolution {
-        if let point = byID[reference] { return .found(point) }
-        switch byName[reference] {
-        case .none: return .unknown
-        case .some(.none): return .ambiguousName
-        case .some(.some(let point)): return .found(point)
-        }
+        resolve(utf8: Array(reference.utf8)[...]).resolution
     }
 
     /// `resolve` without the reason.
@@ -66,5 +65,15 @@ public struct DataPointCatalog: Sendable {
         if case .found(let point) = resolve(reference) { point } else { nil }
     }
 
-    public var count: Int { byID.count }
+    public var count: Int { points.count }
+
+    /// The resolution and, when found, the point's ordinal.
+    func resolve(utf8 reference: ArraySlice<UInt8>) -> (resolution: Resolution, ordinal: Int) {
+        if let ordinal = byID[reference] { return (.found(points[ordinal]), ordinal) }
+        switch byName[reference] {
+        case .none: return (.unknown, -1)
+        case .some(-1): return (.ambiguousName, -1)
+        case .some(let ordinal): return (.found(points[ordinal]), ordinal)
+        }
+    }
 }

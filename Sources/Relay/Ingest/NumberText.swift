@@ -63,33 +63,50 @@ enum NumberText {
 
     static func isNumber(_ bytes: ArraySlice<UInt8>) -> Bool { parts(bytes) != nil }
 
-    /// The exact integer value, whatever the notation (`15`, `1.5e1`, `150e-1`).
+    /// The exact integer value, whatever the notation (`15`, `1.5e1`, `150e-1`), without allocating.
     static func integer(_ bytes: ArraySlice<UInt8>) -> IntegerResult {
         guard let parts = parts(bytes) else { return .notANumber }
-        // Significant digits: integer and fraction digits in one run, leading zeros skipped.
-        var digits: [UInt8] = []
-        var leading = true
-        for range in [parts.integer, parts.fraction] {
+        // The significant digits (first to last non-zero) as an integer, and where the last one sits.
+        var significand: UInt64 = 0
+        var overflow = false
+        var started = false
+        var zerosSinceLast = 0
+        var lastInFraction = 0  // fraction digits up to the last non-zero one; 0 when it is in the integer part
+        var fractionPosition = 0
+        func feed(_ range: Range<Int>, inFraction: Bool) {
             for index in range {
-                let digit = bytes[index] - UInt8(ascii: "0")
-                if leading && digit == 0 { continue }
-                leading = false
-                digits.append(digit)
+                if inFraction { fractionPosition += 1 }
+                let digit = UInt64(bytes[index] - UInt8(ascii: "0"))
+                if digit == 0 {
+                    if started { zerosSinceLast += 1 }
+                    continue
+                }
+                for _ in 0...zerosSinceLast where !overflow {
+                    let (product, over) = significand.multipliedReportingOverflow(by: 10)
+                    overflow = over
+                    significand = product
+                }
+                let (sum, over) = significand.addingReportingOverflow(digit)
+                overflow = overflow || over
+                significand = sum
+                started = true
+                zerosSinceLast = 0
+                lastInFraction = inFraction ? fractionPosition : 0
             }
         }
-        var exponent = parts.exponent - parts.fraction.count
-        while let last = digits.last, last == 0 {
-            digits.removeLast()
-            exponent += 1
-        }
-        if digits.isEmpty { return .value(0) }
+        feed(parts.integer, inFraction: false)
+        feed(parts.fraction, inFraction: true)
+        if !started { return .value(0) }
+        // value = significand × 10^exponent
+        let exponent =
+            lastInFraction > 0
+            ? parts.exponent - lastInFraction : parts.exponent + zerosSinceLast - parts.fraction.count
         if exponent < 0 { return .notInteger }
-        if digits.count + exponent > 19 { return .outOfRange }
-        var magnitude: UInt64 = 0
-        for digit in digits { magnitude = magnitude * 10 + UInt64(digit) }
+        if overflow || exponent > 19 { return .outOfRange }
+        var magnitude = significand
         for _ in 0..<exponent {
-            let (product, overflow) = magnitude.multipliedReportingOverflow(by: 10)
-            if overflow { return .outOfRange }
+            let (product, over) = magnitude.multipliedReportingOverflow(by: 10)
+            if over { return .outOfRange }
             magnitude = product
         }
         if parts.negative {

@@ -8,7 +8,7 @@ struct RawJSON {
         let escaped: Bool
     }
 
-    indirect enum Node {
+    enum Node {
         case null
         case bool(Bool)
         /// The number's source text.

@@ -96,14 +96,14 @@ public enum TimeseriesIngest {
         var entries: [TimeseriesEntry] = []
         /// Timestamp → index in `entries`.
         var entryIndex: [Int64: Int] = [:]
-        /// (entry, data point id) → where its value came from.
+        /// (entry, data point ordinal) → where its value came from.
         var seen: [Slot: Origin] = [:]
         /// The last timestamp text parsed and its value: entries of one request often repeat it.
         var lastTimestamp: (text: ArraySlice<UInt8>, milliseconds: Int64)?
 
         struct Slot: Hashable {
             let entry: Int
-            let dataPointID: String
+            let ordinal: Int
         }
 
         init(json: RawJSON, catalog: DataPointCatalog, now: Int64, latest: Int64) {
@@ -211,8 +211,14 @@ public enum TimeseriesIngest {
                 return
             }
             let point: DataPointCatalog.Point
-            switch catalog.resolve(json.text(referenceText)) {
-            case .found(let found): point = found
+            let ordinal: Int
+            let referenceBytes =
+                referenceText.escaped ? Array(json.text(referenceText).utf8)[...] : json.bytes[referenceText.range]
+            let resolved = catalog.resolve(utf8: referenceBytes)
+            switch resolved.resolution {
+            case .found(let found):
+                point = found
+                ordinal = resolved.ordinal
             case .unknown:
                 errors.add(
                     index, valueIndex, "dataPointId",
@@ -240,14 +246,16 @@ public enum TimeseriesIngest {
             }
             guard let timestamp, let quality else { return }
             add(
-                TimeseriesValue(dataPointID: point.id, value: value, qualityCode: quality), timestamp,
+                TimeseriesValue(dataPointID: point.id, value: value, qualityCode: quality), ordinal: ordinal, timestamp,
                 Origin(index: index, valueIndex: valueIndex))
         }
 
         /// Files a valid value under its timestamp, or reports it as a duplicate.
-        mutating func add(_ value: TimeseriesValue, _ timestamp: Int64, _ origin: Origin) {
+        mutating func add(_ value: TimeseriesValue, ordinal: Int, _ timestamp: Int64, _ origin: Origin) {
             let entry: Int
-            if let existing = entryIndex[timestamp] {
+            if let last = entries.indices.last, entries[last].timestamp == timestamp {
+                entry = last
+            } else if let existing = entryIndex[timestamp] {
                 entry = existing
             } else {
                 entry = entries.count
@@ -255,7 +263,7 @@ public enum TimeseriesIngest {
                 entries.append(
                     TimeseriesEntry(configurationID: catalog.configurationID, timestamp: timestamp, values: []))
             }
-            let slot = Slot(entry: entry, dataPointID: value.dataPointID)
+            let slot = Slot(entry: entry, ordinal: ordinal)
             if let first = seen[slot] {
                 errors.add(
                     origin.index, origin.valueIndex, "dataPointId",
