@@ -1,4 +1,5 @@
 import JSON
+import Southgate
 import XCTest
 
 @testable import Relay
@@ -178,6 +179,23 @@ final class UploadEncoderTests: XCTestCase {
             "00ff" + String(repeating: "5a", count: 14))
         XCTAssertEqual(try ExchangeEncoder.secureBoundary().count, 20)
         XCTAssertEqual(try ExchangeEncoder.secureCorrelationID().count, 32)
+    }
+
+    /// GIVEN a batch WHEN made into a request THEN POST to the exchange path with bearer, multipart type, Accept
+    /// and Correlation-ID, and the encoded body.
+    func testRequest() {
+        let batch = Batch(units: F.units(1...2))
+        let request = ExchangeRequest.make(
+            batch, baseURL: "https://gw.example", accessToken: "tok", correlationID: "0123", boundary: F.boundaries())
+        XCTAssertEqual(request.method, .post)
+        XCTAssertEqual(request.url, "https://gw.example/api/mindconnect/v3/exchange")
+        XCTAssertEqual(request.headers.map(\.name), ["Authorization", "Content-Type", "Accept", "Correlation-ID"])
+        XCTAssertEqual(
+            request.headers.map(\.value),
+            ["Bearer tok", "multipart/mixed;boundary=MAIN0000000000000000;charset=utf-8", "application/json", "0123"])
+        XCTAssertEqual(request.body, ExchangeEncoder.encode(batch, boundary: F.boundaries()).body)
+        XCTAssertEqual(UploadOutcome(HTTPResponse(status: 200), retryAfter: 3), .accepted)
+        XCTAssertEqual(UploadOutcome(HTTPResponse(status: 429), retryAfter: 3), .status(429, retryAfter: 3))
     }
 
     /// The payload parts, in order.

@@ -39,6 +39,19 @@ final class UploadPolicyTests: XCTestCase {
         XCTAssertEqual(busy.outcome(.accepted, now: t0, jitter: 0), [], "no outcome without a send")
     }
 
+    /// GIVEN a driver that reports 200 as a status WHEN it does THEN it counts as accepted; the due time of each
+    /// send is kept for status reports.
+    func testStatus200IsAcceptedAndTheNextAttemptIsKnown() {
+        var policy = sending(Batch(units: F.units(1...2)))
+        XCTAssertEqual(policy.scheduledAt, t0)
+        XCTAssertEqual(sendTime(policy.outcome(.status(502, retryAfter: nil), now: t0, jitter: 0)), t0 + 0.5)
+        XCTAssertEqual(policy.scheduledAt, t0 + 0.5)
+        XCTAssertEqual(policy.lastStatus, 502)
+        XCTAssertEqual(
+            policy.outcome(.status(200, retryAfter: nil), now: t0 + 1, jitter: 0), [.advanceCursor(through: 2)])
+        XCTAssertNil(policy.scheduledAt)
+    }
+
     // MARK: network error, timeout, 5xx, 408
 
     /// GIVEN repeated transient failures WHEN jitter is 0 or near 1 THEN the same batch is resent after 1, 2, 4 …

@@ -9,6 +9,10 @@ public struct FlushPolicy: Equatable, Sendable {
         self.flushInterval = flushInterval
     }
 
+    public init(settings: UploadSettings) {
+        self.init(flushInterval: settings.flushInterval)
+    }
+
     /// The gateway time to flush at (≤ `now` means now), or nil when nothing is pending.
     /// `pendingBytes` is the running estimate of unsent bytes (`Batcher.estimatedBytes(of:)`),
     /// `oldestIngestTime` the ingest time of the oldest unsent record, `batchTarget` the policy's.

@@ -19,6 +19,12 @@ public struct RateLimiter: Equatable, Sendable {
         updated = now
     }
 
+    /// The limiter `relay_upload_rate` asks for; nil when it is not set.
+    public init?(settings: UploadSettings, now: Double) {
+        guard let rate = settings.uploadRate else { return nil }
+        self.init(bytesPerSecond: rate, now: now)
+    }
+
     /// Seconds to wait from `now` before sending `bytes` (0: send now).
     public func delay(forSending bytes: Int, now: Double) -> Double {
         let needed = min(Double(bytes), burst)

@@ -85,6 +85,8 @@ public struct UploadPolicy: Equatable, Sendable {
     public private(set) var pause: UploadPauseReason?
     /// The last answer that was not a success, for status reports.
     public private(set) var lastStatus: Int?
+    /// When the outstanding send is due, for status reports ("next attempt in …").
+    public private(set) var scheduledAt: Double?
 
     public init(settings: UploadSettings = UploadSettings()) {
         self.settings = settings
@@ -105,7 +107,8 @@ public struct UploadPolicy: Equatable, Sendable {
     public mutating func outcome(_ outcome: UploadOutcome, now: Double, jitter: Double) -> [UploadDecision] {
         guard outstanding, let head = work.first else { return [] }
         outstanding = false
-        switch outcome {
+        scheduledAt = nil
+        switch outcome == .status(200, retryAfter: nil) ? .accepted : outcome {
         case .accepted:
             failures = 0
             throttles = 0
@@ -142,8 +145,7 @@ public struct UploadPolicy: Equatable, Sendable {
                         count: throttles, initial: settings.throttleInitial, maximum: settings.throttleMaximum)
                     * (1 + 0.1 * jitter)
                 split(head)
-                outstanding = true
-                return [.send(work[0], at: now + delay)]
+                return [schedule(at: now + delay)]
             case 400, 413:
                 if split(head) { return next(at: now) }
                 work.removeFirst()
@@ -177,9 +179,15 @@ public struct UploadPolicy: Equatable, Sendable {
             decisions.append(.deadLetter(head.units, reason: .overCeiling(estimatedBytes: head.estimatedBytes)))
             decisions.append(.advanceCursor(through: head.lastSequence))
         }
-        guard let head = work.first else { return decisions }
+        guard !work.isEmpty else { return decisions }
+        return decisions + [schedule(at: time)]
+    }
+
+    /// The send of the work list's head; the work list must not be empty.
+    private mutating func schedule(at time: Double) -> UploadDecision {
         outstanding = true
-        return decisions + [.send(head, at: time)]
+        scheduledAt = time
+        return .send(work[0], at: time)
     }
 
     /// Replaces the head by its halves; false when it cannot be split.
@@ -196,14 +204,12 @@ public struct UploadPolicy: Equatable, Sendable {
             exponential(count: failures, initial: settings.backoffInitial, maximum: settings.backoffMaximum)
             * (0.5 + 0.5 * jitter)
         if let retryAfter { delay = max(delay, clampedRetryAfter(retryAfter)) }
-        outstanding = true
-        return [.send(work[0], at: now + delay)]
+        return [schedule(at: now + delay)]
     }
 
     private mutating func pauseAndRetry(_ reason: UploadPauseReason, now: Double) -> [UploadDecision] {
         pause = reason
-        outstanding = true
-        return [.paused(reason), .send(work[0], at: now + settings.pauseRetryInterval)]
+        return [.paused(reason), schedule(at: now + settings.pauseRetryInterval)]
     }
 
     private func clampedRetryAfter(_ seconds: Double) -> Double {
