@@ -48,7 +48,7 @@ final class UploadPolicyTests: XCTestCase {
         XCTAssertEqual(policy.scheduledAt, t0 + 0.5)
         XCTAssertEqual(policy.lastStatus, 502)
         XCTAssertEqual(
-            policy.outcome(.status(200, retryAfter: nil), now: t0 + 1, jitter: 0), [.advanceCursor(through: 2)])
+            policy.outcome(.status(200, retryAfter: 9), now: t0 + 1, jitter: 0), [.advanceCursor(through: 2)])
         XCTAssertNil(policy.scheduledAt)
     }
 

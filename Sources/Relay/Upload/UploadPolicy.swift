@@ -108,7 +108,9 @@ public struct UploadPolicy: Equatable, Sendable {
         guard outstanding, let head = work.first else { return [] }
         outstanding = false
         scheduledAt = nil
-        switch outcome == .status(200, retryAfter: nil) ? .accepted : outcome {
+        var outcome = outcome
+        if case .status(200, _) = outcome { outcome = .accepted }
+        switch outcome {
         case .accepted:
             failures = 0
             throttles = 0
