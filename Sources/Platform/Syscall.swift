@@ -147,3 +147,57 @@ public enum Syscall {
         if Glibc.close(fd) != 0 && errno != EINTR { throw SystemError("close", subject) }
     }
 }
+
+// Positional I/O for append-only files (the relay journal, docs/relay.md §3). They reuse the
+// injector's names of their plain counterparts, so a `write` fault also reaches `pwrite`, a
+// `fsync` fault also reaches `fdatasync` (as the daemon's storage fault hook already spells it).
+extension Syscall {
+    /// Writes all of `bytes` at `offset`, looping on short writes. The corresponding C function is
+    /// `pwrite`.
+    public static func pwriteAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64, subject: String)
+        throws(SystemError)
+    {
+        var done = 0
+        while done < bytes.count {
+            let written = try retrying(.write, "pwrite", subject) {
+                Glibc.pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+            }
+            if written == 0 { throw SystemError("pwrite", subject, errno: EIO) }
+            done += written
+        }
+    }
+
+    /// Reads up to `buffer.count` bytes at `offset`, fewer only at end of file. The corresponding C
+    /// function is `pread`.
+    public static func preadFully(
+        _ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: Int64, subject: String
+    )
+        throws(SystemError) -> Int
+    {
+        var done = 0
+        while done < buffer.count {
+            let count = try retrying(.read, "pread", subject) {
+                Glibc.pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            }
+            if count == 0 { break }
+            done += count
+        }
+        return done
+    }
+
+    /// Like `fsync`, never retried after a failure: the pages that failed may be dropped from the
+    /// cache, so a second call could succeed without them (docs/design.md §9). The corresponding C
+    /// function is `fdatasync`.
+    public static func fdatasync(_ fd: Int32, subject: String) throws(SystemError) {
+        if let code = injected(.fsync, subject) { throw SystemError("fdatasync", subject, errno: code) }
+        while Glibc.fdatasync(fd) != 0 {
+            let code = errno
+            if code != EINTR { throw SystemError("fdatasync", subject, errno: code) }
+        }
+    }
+
+    /// Counted as a `write` by the injector. The corresponding C function is `ftruncate`.
+    public static func ftruncate(_ fd: Int32, _ length: Int64, subject: String) throws(SystemError) {
+        _ = try retrying(.write, "ftruncate", subject) { Glibc.ftruncate(fd, off_t(length)) }
+    }
+}

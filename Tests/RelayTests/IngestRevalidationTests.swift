@@ -1,0 +1,83 @@
+import Agent
+import Relay
+import XCTest
+
+/// Queued content against a changed configuration (docs/relay.md §2).
+final class IngestRevalidationTests: XCTestCase {
+    /// GIVEN queued values WHEN a point is removed and types change THEN misfits are dead, the rest moves to the new
+    /// configuration id.
+    func testSplitKeepsWhatFitsAndMovesItToTheNewConfiguration() {
+        let catalog = DataPointCatalog(
+            DataSourceConfiguration(
+                configurationID: "cfg-2",
+                dataSources: [
+                    DataSource(
+                        name: "S",
+                        dataPoints: [
+                            DataPoint(id: "int-to-long", name: "a", type: .long, unit: ""),
+                            DataPoint(id: "long-to-int", name: "b", type: .int, unit: ""),
+                            DataPoint(id: "double-to-int", name: "c", type: .int, unit: ""),
+                            DataPoint(id: "same", name: "d", type: .string, unit: ""),
+                            DataPoint(id: "text-to-timestamp", name: "e", type: .timestamp, unit: ""),
+                        ])
+                ]))
+        let content = JournalContent.timeseries([
+            TimeseriesEntry(
+                configurationID: "cfg-1", timestamp: 1,
+                values: [
+                    .init(dataPointID: "int-to-long", value: .integer(5)),
+                    .init(dataPointID: "gone", value: .integer(5)),
+                    .init(dataPointID: "long-to-int", value: .integer(1 << 40)),
+                    .init(dataPointID: "same", value: .text("x"), qualityCode: 3),
+                ]),
+            TimeseriesEntry(
+                configurationID: "cfg-1", timestamp: 2,
+                values: [
+                    .init(dataPointID: "double-to-int", value: .double(1)),
+                    .init(dataPointID: "text-to-timestamp", value: .text("soon")),
+                ]),
+            TimeseriesEntry(
+                configurationID: "cfg-1", timestamp: 3,
+                values: [
+                    .init(dataPointID: "long-to-int", value: .integer(7)),
+                    .init(dataPointID: "text-to-timestamp", value: .text("2026-12-03T10:45:00.000Z")),
+                ]),
+        ])
+        let (keep, dead) = Revalidation.split(content, against: catalog)
+        XCTAssertEqual(
+            keep,
+            .timeseries([
+                TimeseriesEntry(
+                    configurationID: "cfg-2", timestamp: 1,
+                    values: [
+                        .init(dataPointID: "int-to-long", value: .integer(5)),
+                        .init(dataPointID: "same", value: .text("x"), qualityCode: 3),
+                    ]),
+                TimeseriesEntry(
+                    configurationID: "cfg-2", timestamp: 3,
+                    values: [
+                        .init(dataPointID: "long-to-int", value: .integer(7)),
+                        .init(dataPointID: "text-to-timestamp", value: .text("2026-12-03T10:45:00.000Z")),
+                    ]),
+            ]))
+        XCTAssertEqual(dead.map(\.value.dataPointID), ["gone", "long-to-int", "double-to-int", "text-to-timestamp"])
+        XCTAssertEqual(dead.map(\.timestamp), [1, 1, 2, 2])
+        XCTAssertEqual(dead.map(\.configurationID), ["cfg-1", "cfg-1", "cfg-1", "cfg-1"])
+        XCTAssertTrue(dead[0].reason.contains("not in configuration cfg-2"), dead[0].reason)
+        XCTAssertTrue(dead[1].reason.contains("INT"), dead[1].reason)
+    }
+
+    /// GIVEN only misfits, or an event WHEN split THEN nothing is kept, or the event is kept as it is.
+    func testNothingLeftAndEvents() {
+        let empty = DataPointCatalog(DataSourceConfiguration(configurationID: "c", dataSources: []))
+        let values = JournalContent.timeseries([
+            TimeseriesEntry(
+                configurationID: "b", timestamp: 0, values: [.init(dataPointID: "p", value: .boolean(true))])
+        ])
+        XCTAssertNil(Revalidation.split(values, against: empty).keep)
+        XCTAssertEqual(Revalidation.split(values, against: empty).dead.count, 1)
+        let event = JournalContent.event(EventRecord(id: "e", timestamp: 0, severity: .info))
+        XCTAssertEqual(Revalidation.split(event, against: empty).keep, event)
+        XCTAssertTrue(Revalidation.split(event, against: empty).dead.isEmpty)
+    }
+}
