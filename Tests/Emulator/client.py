@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import secrets
 import ssl
 import sys
 import time
@@ -125,6 +126,84 @@ def verify_rs256(token, public_key):
 def jwt_claims(token):
     """The claims of a JWT, not verified."""
     return json.loads(b64url_decode(token.split(".")[1]))
+
+
+# --- exchange bodies (docs/protocol.md §14) -------------------------------------------------
+
+META_TYPE = "application/vnd.siemens.mindsphere.meta+json"
+_BOUNDARY_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def random_boundary():
+    """20 random [0-9A-Za-z], as MCL makes them."""
+    return "".join(secrets.choice(_BOUNDARY_CHARS) for _ in range(20))
+
+
+def item(kind, payload, version="1.0", details=None, payload_type=None):
+    """One exchange item: (meta JSON bytes, payload Content-Type, payload bytes). `payload` may
+    be bytes or a JSON value."""
+    meta = {"type": "item", "version": "1.0",
+            "payload": {"type": kind, "version": version, "details": details or {}}}
+    if not isinstance(payload, bytes):
+        payload = compact_json(payload).encode("utf-8")
+    default = "application/octet-stream" if kind == "file" else "application/json"
+    return compact_json(meta).encode("utf-8"), payload_type or default, payload
+
+
+def timeseries_item(configuration_id, entries):
+    """entries: [{"timestamp", "values": [{"dataPointId", "value", "qualityCode"}]}]"""
+    return item("standardTimeSeries", entries, details={"configurationId": configuration_id})
+
+
+def event_item(event, version="1.0"):
+    return item("businessEvent", [event], version=version)
+
+
+def file_item(name, content, creation_date="2026-01-01T00:00:00.000Z", file_type=None):
+    details = {"fileName": name, "creationDate": creation_date}
+    if file_type is not None:
+        details["fileType"] = file_type
+    return item("file", content, details=details)
+
+
+def dsc_item(config):
+    return item("dataSourceConfiguration", config)
+
+
+def mcl_body(items, boundary=None, sub_boundaries=None):
+    """(Content-Type, body) in MCL's framing: CRLF, random boundaries, `;charset=utf-8`, the
+    closing delimiter without a final CRLF."""
+    boundary = boundary or random_boundary()
+    out = b""
+    for i, (meta, payload_type, payload) in enumerate(items):
+        sub = (sub_boundaries[i] if sub_boundaries else random_boundary()).encode()
+        out += (b"--" + boundary.encode() + b"\r\nContent-Type: multipart/related;boundary=" +
+                sub + b"\r\n\r\n--" + sub + b"\r\nContent-Type: " + META_TYPE.encode() +
+                b"\r\n\r\n" + meta + b"\r\n--" + sub + b"\r\nContent-Type: " +
+                payload_type.encode() + b"\r\n\r\n" + payload + b"\r\n--" + sub + b"--\r\n")
+    out += b"--" + boundary.encode() + b"--"
+    return "multipart/mixed;boundary=%s;charset=utf-8" % boundary, out
+
+
+def node_body(items):
+    """(Content-Type, body) in the Node SDK's framing: LF lines, fixed boundaries, no space
+    after `Content-Type:`, a CRLF before the closing inner boundary, a final LF."""
+    out = b""
+    for meta, payload_type, payload in items:
+        # JSON payloads are followed by an empty line; file bytes are not (fileTemplateFooter)
+        gap = b"" if payload_type == "application/octet-stream" else b"\n\n"
+        out += (b"--mindspheremessage\nContent-Type:multipart/related;boundary=mindspherepart\n"
+                b"\n--mindspherepart\nContent-Type:" + META_TYPE.encode() + b"\n\n" + meta +
+                b"\n\n--mindspherepart\nContent-Type:" + payload_type.encode() + b"\n\n" +
+                payload + gap + b"\r\n--mindspherepart--\n")
+    out += b"--mindspheremessage--\n"
+    return "multipart/mixed; boundary=mindspheremessage", out
+
+
+def sample_event(event_id=None, severity=20, timestamp="2026-01-01T00:00:00.000Z"):
+    return {"id": event_id or str(uuid.uuid4()), "timestamp": timestamp, "severity": severity,
+            "description": "sample", "type": "MindSphereStandardEvent", "version": "1.0",
+            "details": {}}
 
 
 # --- HTTP ----------------------------------------------------------------------------------
@@ -325,9 +404,16 @@ class Agent:
             "PUT", "%s/agents/%s/dataSourceConfiguration" % (AM, agent_id or self.client_id),
             config, headers)
 
-    def exchange(self, payload=b"--b\r\n\r\n{}\r\n--b--\r\n", token=None):
+    def exchange(self, payload=None, token=None, content_type=None, correlation_id=None,
+                 items=None, framing="mcl"):
+        """POST /exchange. Without a payload: `items` (default one businessEvent 2.0) framed as
+        MCL (default) or Node does; a payload is sent as is, under `content_type`."""
+        if payload is None:
+            items = items or [event_item(sample_event(), "2.0")]
+            content_type, payload = (mcl_body if framing == "mcl" else node_body)(items)
         headers = self._bearer(token)
-        headers["Content-Type"] = "multipart/mixed;boundary=b;charset=utf-8"
+        headers["Content-Type"] = content_type or "multipart/mixed;boundary=b;charset=utf-8"
+        headers["Correlation-ID"] = correlation_id or uuid.uuid4().hex
         return self.transport.request("POST", "/api/mindconnect/v3/exchange", payload, headers)
 
 

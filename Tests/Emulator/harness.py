@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from urllib.parse import urlencode
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
@@ -33,7 +34,8 @@ class Emulator:
     """A running emulator and helpers around its admin API."""
 
     def __init__(self, workdir, extra_args=(), tls_dir=None, state=None, port=0,
-                 admin_token=True, http=False):
+                 admin_token=True, http=False, dsc_unconfigured=None,
+                 rotation_after_expiry=None, whole_record=False):
         self.workdir = str(workdir)
         os.makedirs(self.workdir, exist_ok=True)
         self.tls_dir = tls_dir or os.path.join(self.workdir, "tls")
@@ -49,6 +51,12 @@ class Emulator:
             self.args += ["--state", str(state)]
         if http:
             self.args.append("--http")
+        if dsc_unconfigured is not None:  # "404" (default) or "empty"
+            self.args += ["--dsc-unconfigured", str(dsc_unconfigured)]
+        if rotation_after_expiry is not None:  # "refuse" (default) or "accept"
+            self.args += ["--rotation-after-expiry", rotation_after_expiry]
+        if whole_record:
+            self.args.append("--whole-record")
         self.proc = None
         self._admin_transport = None
 
@@ -154,11 +162,74 @@ class Emulator:
         entries = self.admin_json("GET", "/_admin/requests")
         return entries[-1]["seq"] + 1 if entries else 0
 
+    # --- what the exchange stored (README: "Admin API") ------------------------------------
+
+    def timeseries(self, agent_id, data_point=None, start=None, end=None):
+        """Stored values [{dataPointId, timestamp, value, qualityCode, configurationId,
+        correlationId}] ordered by timestamp, then data point; start inclusive, end
+        exclusive (exchange timestamp form)."""
+        query = {"dataPointId": data_point, "from": start, "to": end}
+        return self.admin_json("GET", "/_admin/agents/%s/timeseries%s"
+                               % (agent_id, _query(query)))["values"]
+
+    def events(self, agent_id):
+        """Stored events, each with `_duplicates`, `_version` and `_correlationId`."""
+        return self.admin_json("GET", "/_admin/agents/%s/events" % agent_id)
+
+    def files(self, agent_id):
+        return self.admin_json("GET", "/_admin/agents/%s/files" % agent_id)
+
+    def exchanges(self, agent_id=None, correlation_id=None, since=0):
+        """One record per exchange request: seq, correlationId, agentId, time, bytes, status,
+        framing, itemCount, items [{index, type, version, outcome, stored, dropped, drops}]."""
+        path = "/_admin/agents/%s/exchanges" % agent_id if agent_id else "/_admin/exchanges"
+        return self.admin_json("GET", path + _query({"correlationId": correlation_id,
+                                                     "since": since or None}))
+
+    def counts(self, agent_id):
+        """{"values", "events", "files", "exchanges", "duplicates", "reached"}"""
+        return self.admin_json("GET", "/_admin/agents/%s/counts" % agent_id)
+
+    def await_counts(self, agent_id, timeout=30, **minimum):
+        """Long-poll until every count given reaches its value (values=, events=, files=,
+        exchanges=); returns the counts, raises TimeoutError with them otherwise."""
+        query = {"wait_for_" + name: n for name, n in minimum.items()}
+        query["timeout"] = timeout
+        transport = sgclient.Transport(self.base_url, self.ca, timeout=timeout + 30)
+        try:
+            resp = transport.request("GET", "/_admin/agents/%s/counts%s"
+                                     % (agent_id, _query(query)),
+                                     None, {"Authorization": "Bearer " + self.admin_token})
+        finally:
+            transport.close()
+        assert resp.status == 200, resp
+        counts = resp.json()
+        if not counts["reached"]:
+            raise TimeoutError("after %s s: %r, wanted %r" % (timeout, counts, minimum))
+        return counts
+
+    def await_values(self, agent_id, n, timeout=30):
+        return self.await_counts(agent_id, timeout, values=n)
+
+    def await_events(self, agent_id, n, timeout=30):
+        return self.await_counts(agent_id, timeout, events=n)
+
+    def await_exchanges(self, agent_id, n, timeout=30):
+        return self.await_counts(agent_id, timeout, exchanges=n)
+
+    def clear_data(self, agent_id):
+        return self.admin_json("DELETE", "/_admin/agents/%s/data" % agent_id)
+
     def get(self, path, headers=None):
         return self.transport().request("GET", path, None, headers)
 
     def post(self, path, body=None, headers=None):
         return self.transport().request("POST", path, body, headers)
+
+
+def _query(params):
+    present = [(k, str(v)) for k, v in params.items() if v is not None]
+    return "?" + urlencode(present) if present else ""
 
 
 def spawner(directory, default_name="emu"):

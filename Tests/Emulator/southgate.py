@@ -48,6 +48,15 @@ def parse_args(argv):
                    help="the secret/key before the last rotation still gets tokens")
     p.add_argument("--accept-any-grant-type", action="store_true",
                    help="accept grant_type values other than client_credentials")
+    p.add_argument("--dsc-unconfigured", choices=("404", "empty"), default="404",
+                   help="GET dataSourceConfiguration of a never-configured agent: 404 (default) "
+                        "or 200 without configurationId (docs/protocol.md §7, contested)")
+    p.add_argument("--rotation-after-expiry", choices=("accept", "refuse"), default="refuse",
+                   help="rotation with the RAT after the client secret expired: refuse with 401 "
+                        "(default) or accept (docs/protocol.md §5.1, contested)")
+    p.add_argument("--whole-record", action="store_true",
+                   help="a time series write replaces every value of its configuration at that "
+                        "timestamp (default: per data point, last write wins)")
     p.add_argument("--state", metavar="FILE",
                    help="persist agents, credentials and the signing key here (JSON)")
     p.add_argument("--admin-token", help="admin API token (default: random)")
@@ -64,7 +73,10 @@ def main(argv=None):
                             clock_offset=args.clock_offset,
                             clock_tolerance=args.clock_tolerance,
                             accept_previous_secret=args.accept_previous_secret,
-                            accept_any_grant_type=args.accept_any_grant_type)
+                            accept_any_grant_type=args.accept_any_grant_type,
+                            dsc_unconfigured=args.dsc_unconfigured,
+                            rotation_after_expiry=args.rotation_after_expiry,
+                            whole_record=args.whole_record)
     except SettingsError as exc:
         print("southgate: %s" % exc, file=sys.stderr)
         return 64
@@ -85,6 +97,13 @@ def main(argv=None):
 
     access_log = open(args.log, "a", encoding="utf-8") if args.log else None
     app = App(store, settings, admin_token, access_log)
+    data_path = args.state + ".data" if args.state else None
+    if data_path:
+        try:
+            app.data.load(data_path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print("southgate: cannot load %s: %s" % (data_path, exc), file=sys.stderr)
+            return 1
 
     # Block the stop signals before any thread starts, so that all of them inherit the mask
     # and the main thread alone receives them through sigwait.
@@ -109,6 +128,8 @@ def main(argv=None):
     server.server_close()
     store.mark_dirty()
     store.save_if_dirty()
+    if data_path:
+        app.data.save(data_path)
     print("southgate: stopped (%s)" % signal.Signals(signum).name, file=sys.stderr)
     sys.stderr.flush()
     if access_log is not None:

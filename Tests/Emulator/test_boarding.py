@@ -47,7 +47,7 @@ def test_offboarded_client_is_refused_everywhere(emu):
     agent = emu.onboarded()
     assert agent.token().status == 200
     old_token = agent.access_token
-    assert agent.get_dsc().status == 200
+    assert agent.get_dsc().status == 404  # the token works; nothing configured yet
     assert emu.admin("POST", AGENTS + agent.client_id + "/boarding/offboard").status == 200
     resp = agent.token()
     body = expect.iam_error(resp, 400, "invalid_client")
@@ -145,8 +145,15 @@ def test_exchange_over_10_mb_is_413(emu):
     # GIVEN exactly 10 MB THEN 200; one byte more THEN 413 (MC-OAS, §9)
     agent = emu.onboarded()
     assert agent.token().status == 200
-    assert agent.exchange(payload=b"x" * 10485760).status == 200
-    expect.management_error(agent.exchange(payload=b"x" * 10485761), 413)
+    content_type, body = sgclient.mcl_body([sgclient.file_item("big.bin", b"")])
+    pad = 10485760 - len(body)
+    content_type, body = sgclient.mcl_body([sgclient.file_item("big.bin", b"x" * pad)],
+                                           boundary=content_type.split("=")[1].split(";")[0])
+    assert len(body) == 10485760
+    assert agent.exchange(payload=body, content_type=content_type).status == 200
+    assert [f["size"] for f in emu.files(agent.client_id)] == [pad]
+    expect.management_error(agent.exchange(payload=body + b"\n", content_type=content_type),
+                            413)
 
 
 def test_exchange_declaring_a_huge_body_is_413_without_reading_it(emu):
@@ -169,6 +176,8 @@ def test_data_point_mappings_201_then_409(emu):
     # GIVEN a mapping WHEN created twice THEN 201 then 409 (Node relies on 409, §7.1)
     agent = emu.onboarded()
     assert agent.token().status == 200
+    assert agent.put_dsc({"configurationId": "c", "dataSources": [{"name": "s", "dataPoints": [
+        {"id": "DP-Temperature", "name": "t", "type": "DOUBLE", "unit": ""}]}]}).status == 200
     mapping = {"agentId": agent.client_id, "dataPointId": "DP-Temperature",
                "entityId": "e" * 32, "propertySetName": "Environment",
                "propertyName": "temperature", "keepMapping": False}

@@ -26,8 +26,17 @@ def agent(emu):
     return agent
 
 
-def test_never_configured_agent_gets_200_without_a_configuration(agent):
-    # GIVEN a fresh agent WHEN it GETs its configuration THEN 2xx, eTag "0", no configurationId
+def test_never_configured_agent_gets_404_by_default(agent):
+    # GIVEN a fresh agent and --dsc-unconfigured 404 (default) WHEN it GETs its configuration
+    # THEN 404 with a management body (AM-OAS, MCL; docs/protocol.md §7 CONTESTED)
+    body = expect.management_error(agent.get_dsc(), 404)
+    assert agent.client_id in body["message"]
+
+
+def test_never_configured_agent_gets_200_without_a_configuration_when_empty(emu, agent):
+    # GIVEN --dsc-unconfigured empty (the Node reading) WHEN a fresh agent GETs its configuration
+    # THEN 2xx, eTag "0", no configurationId
+    emu.settings(dsc_unconfigured="empty")
     resp = agent.get_dsc()
     assert resp.status == 200
     body = resp.json()
@@ -164,7 +173,7 @@ def test_field_limits(agent, mutate, field):
     resp = agent.put_dsc(mutate(_config()))
     body = expect.management_error(resp, 400)
     assert field in body["message"], body
-    assert agent.get_dsc().json()["eTag"] == "0"
+    assert agent.get_dsc().status == 404
 
 
 def test_limits_are_inclusive_and_all_types_are_known(agent):
@@ -203,4 +212,4 @@ def test_access_token_rules(emu, agent):
     emu.settings(clock_offset=3601)
     expect.management_error(agent.get_dsc(), 401)
     emu.settings(clock_offset=0)
-    assert agent.get_dsc().status == 200
+    assert agent.get_dsc().status == 404  # the token works; nothing configured yet

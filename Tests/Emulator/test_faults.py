@@ -70,7 +70,7 @@ def test_method_filter_and_first_match_wins(emu):
     assert agent.get_dsc().status == 500
     assert agent.put_dsc({"configurationId": "x", "dataSources": []}).status == 418
     assert agent.get_dsc().status == 503
-    assert agent.get_dsc().status == 200
+    assert agent.get_dsc().status == 404  # no fault left: never configured
 
 
 def test_delete_clears_faults(emu):

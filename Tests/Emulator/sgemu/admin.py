@@ -91,6 +91,73 @@ def set_client_secret(req, agent_id):
         return Response(200, agent.public_view())
 
 
+# --- what the exchange stored ----------------------------------------------------------------
+
+def _query(req, name, default=None):
+    return req.query.get(name, [default])[0]
+
+
+def _number(req, name, default, minimum=0):
+    value = _query(req, name)
+    if value is None:
+        return default
+    try:
+        number = float(value) if "." in value else int(value)
+    except ValueError:
+        raise ApiError(400, "%s must be a number." % name)
+    if number < minimum:
+        raise ApiError(400, "%s must be at least %s." % (name, minimum))
+    return number
+
+
+def get_timeseries(req, agent_id):
+    """Every stored value, by timestamp then data point; ?dataPointId=, ?from= (inclusive),
+    ?to= (exclusive) in the exchange timestamp form."""
+    values = req.app.data.timeseries(agent_id, _query(req, "dataPointId"), _query(req, "from"),
+                                     _query(req, "to"))
+    return Response(200, {"count": len(values), "values": values})
+
+
+def get_events(req, agent_id):
+    return Response(200, req.app.data.events(agent_id))
+
+
+def get_files(req, agent_id):
+    return Response(200, req.app.data.files(agent_id))
+
+
+def get_exchanges(req, agent_id=None):
+    """One record per exchange request; ?correlationId=, ?since=SEQ."""
+    return Response(200, req.app.data.exchanges(agent_id, _query(req, "correlationId"),
+                                                _number(req, "since", 0)))
+
+
+_WAITS = {"wait_for": "values", "wait_for_values": "values", "wait_for_events": "events",
+          "wait_for_files": "files", "wait_for_exchanges": "exchanges"}
+MAX_WAIT = 300
+
+
+def get_counts(req, agent_id):
+    """{"values","events","files","exchanges","duplicates","reached"}. A long poll with
+    ?wait_for=N (values), ?wait_for_events=N, ?wait_for_files=N, ?wait_for_exchanges=N and
+    ?timeout=S (default 30, at most 300): answers as soon as every named count is reached, or
+    at the timeout with "reached": false."""
+    minimum = {}
+    for name, count in _WAITS.items():
+        value = _number(req, name, None)
+        if value is not None:
+            minimum[count] = max(minimum.get(count, 0), value)
+    timeout = min(_number(req, "timeout", 30), MAX_WAIT)
+    counts, reached = req.app.data.wait_for(agent_id, minimum, timeout if minimum else 0)
+    counts["reached"] = reached
+    return Response(200, counts)
+
+
+def clear_data(req, agent_id):
+    req.app.data.clear(agent_id)
+    return Response(200, {"cleared": agent_id})
+
+
 # --- request log, faults, settings ---------------------------------------------------------
 
 def get_requests(req):
@@ -142,6 +209,13 @@ ADMIN_ROUTES = [
     Route("GET", "/_admin/agents/" + _ID, get_agent),
     Route("PUT", "/_admin/agents/" + _ID + "/dataSourceConfiguration", edit_configuration),
     Route("PUT", "/_admin/agents/" + _ID + "/client_secret", set_client_secret),
+    Route("GET", "/_admin/agents/" + _ID + "/timeseries", get_timeseries),
+    Route("GET", "/_admin/agents/" + _ID + "/events", get_events),
+    Route("GET", "/_admin/agents/" + _ID + "/files", get_files),
+    Route("GET", "/_admin/agents/" + _ID + "/exchanges", get_exchanges),
+    Route("GET", "/_admin/agents/" + _ID + "/counts", get_counts),
+    Route("DELETE", "/_admin/agents/" + _ID + "/data", clear_data),
+    Route("GET", "/_admin/exchanges", get_exchanges),
     Route("GET", "/_admin/requests", get_requests),
     Route("DELETE", "/_admin/requests", clear_requests),
     # Faults may carry large bodies: an oversized answer is itself a fault to inject.

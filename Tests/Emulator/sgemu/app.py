@@ -3,6 +3,7 @@
 import sys
 import threading
 
+from .datastore import DataStore
 from .faults import FaultTable
 from .requestlog import RequestLog
 
@@ -13,6 +14,7 @@ class App:
         self.settings = settings
         self.admin_token = admin_token
         self.faults = FaultTable()
+        self.data = DataStore()  # what the exchange stored
         self.log = RequestLog()
         self.base_url = None  # set once the port is known
         self._access_log = access_log  # a text file, or None to stay quiet

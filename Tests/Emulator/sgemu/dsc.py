@@ -99,9 +99,8 @@ def validate(config):
 
 
 def view(agent):
-    """The DataSourceConfiguration body: the stored fields + id + eTag. A never-configured
-    agent gets 200 with no configurationId and no data sources (§7: Node's live test needs a
-    2xx and then sees "no configuration")."""
+    """The DataSourceConfiguration body: the stored fields + id + eTag; for a never-configured
+    agent (with --dsc-unconfigured empty) no configurationId and no data sources."""
     body = dict(agent.dsc) if agent.dsc else {"dataSources": []}
     body["id"] = agent.dsc_id
     body["eTag"] = str(agent.dsc_etag)
@@ -109,15 +108,30 @@ def view(agent):
 
 
 def store_configuration(store, agent, config):
-    """Replace the configuration and bump the eTag. Caller holds store.lock."""
+    """Replace the configuration and bump the eTag; delete the data point mappings without
+    keepMapping and re-validate the others (MC-OAS, §7). Caller holds store.lock."""
     agent.dsc = config
     agent.dsc_etag += 1
+    points = {p["id"] for s in config["dataSources"] for p in s["dataPoints"]}
+    kept = []
+    for mapping in agent.mappings:
+        if not mapping.get("keepMapping"):
+            continue
+        valid = mapping["dataPointId"] in points
+        mapping["validity"] = {"status": "VALID" if valid else "INVALID",
+                               "reasons": [] if valid else ["MISSING_DATAPOINT"]}
+        kept.append(mapping)
+    agent.mappings = kept
     store.mark_dirty()
 
 
 def get(req, agent_id):
+    """A never-configured agent: 404 (AM-OAS, MCL) or 200 without configurationId (the Node
+    SDK's live test), by --dsc-unconfigured; docs/protocol.md §7 marks this CONTESTED."""
     agent = auth.require_agent(req, agent_id)
     with req.store.lock:
+        if agent.dsc is None and req.settings.dsc_unconfigured == "404":
+            raise ApiError(404, "Data source configuration of agent %s not found." % agent_id)
         return Response(200, view(agent))
 
 

@@ -160,8 +160,10 @@ def _check_rat(req, agent, token):
         raise _unauthorized("The agent is not onboarded.")
     if token not in (agent.rat, agent.rat_previous):
         raise _unauthorized("The registration access token is not valid for this agent.")
-    if req.settings.now() >= agent.secret_expires_at:
-        # an expired secret cannot be rotated: onboard again with a new IAT (§5.1)
+    if req.settings.now() >= agent.secret_expires_at and \
+            req.settings.rotation_after_expiry == "refuse":
+        # CONTESTED (§5.1): "onboard again" (Node docs, maintainer) vs. a RAT valid
+        # indefinitely (MCL's documented recovery); --rotation-after-expiry picks one
         raise _unauthorized("The client secret has expired.")
 
 

@@ -42,6 +42,10 @@ _SETTINGS = {
     "clock_tolerance": (300, lambda v: isinstance(v, _NUMBER) and v >= 0, "a number >= 0"),
     "accept_previous_secret": (False, lambda v: isinstance(v, bool), "a boolean"),
     "accept_any_grant_type": (False, lambda v: isinstance(v, bool), "a boolean"),
+    # the contested rules (docs/protocol.md §7, §5.1) and the time series overwrite rule (§14)
+    "dsc_unconfigured": ("404", lambda v: v in ("404", "empty"), "404 or empty"),
+    "rotation_after_expiry": ("refuse", lambda v: v in ("accept", "refuse"), "accept or refuse"),
+    "whole_record": (False, lambda v: isinstance(v, bool), "a boolean"),
 }
 
 
