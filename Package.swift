@@ -43,7 +43,7 @@ var targets: [Target] = [
     .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
     // Fixture files are read from the source tree by path, not bundled as resources.
     .testTarget(name: "AgentTests", dependencies: ["Agent"], exclude: ["Fixtures/datasources"]),
-    .testTarget(name: "RelayTests", dependencies: ["Relay", "Agent", "JSON", "Platform"]),
+    .testTarget(name: "RelayTests", dependencies: ["Relay", "Agent", "Crypto", "JSON", "Platform", "Southgate"]),
     .testTarget(name: "CommandsTests", dependencies: ["Commands", "Agent", "Crypto", "JSON", "Platform"]),
 ]
 

@@ -13,6 +13,9 @@ public enum Command {
           status [--json]    the agent's state, credentials' schedule and last error
           check [--json]     diagnostics: files, state, network, TLS, clock, token, systemd
           token              print a valid access token from the running daemon
+          send [FILE]        hand values (NDJSON) to the data relay
+          relay [status|dead-letters]
+                             the data relay's queue, uploads and refused records
           validate [FILE…]   check boarding, data source and settings files
           version            print the version
           help [command]     show help for a command
@@ -26,6 +29,8 @@ public enum Command {
         "status": StatusCommand.help,
         "check": CheckCommand.help,
         "token": TokenCommand.help,
+        "send": SendCommand.help,
+        "relay": RelayCommand.help,
         "version": """
         Usage: hubagent version
 
@@ -71,6 +76,10 @@ public enum Command {
             return CheckCommand.main(rest)
         case "token":
             return TokenCommand.main(rest)
+        case "send":
+            return SendCommand.main(rest)
+        case "relay":
+            return RelayCommand.main(rest)
         case "version", "--version":
             Output.line("hubagent \(HubAgentVersion.string)")
             return ExitCode.ok

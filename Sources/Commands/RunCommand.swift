@@ -151,29 +151,26 @@ enum RunCommand {
             logger.warning("runtime directory: \(error); `hubagent status` will not see this daemon")
             runtime = nil
         }
-        let lastSummary = Mutex("")
-        daemon.onStatusChange = { report in
-            if lastSummary.withLock({ previous in
-                defer { previous = report.summary }
-                return previous != report.summary
-            }) {
-                serviceManager.status(report.summary)
-                logger.debug("status: \(report.summary)")
-            }
-            do {
-                try runtime?.replace(Layout.FileName.status, with: Array(report.json.serialized.utf8), mode: 0o644)
-            } catch {
-                logger.warning("writing \(Layout.FileName.status): \(error)")
-            }
+        let publisher = StatusPublisher(
+            runtime: runtime, serviceManager: serviceManager, logger: logger, clock: SystemWallClock())
+        daemon.onStatusChange = { publisher.agentChanged($0) }
+        let relay =
+            settings.relay.enabled
+            ? RelayWiring.open(layout: layout, settings: settings, agent: daemon, logger: logger) : nil
+        if let relay {
+            daemon.onUploadContextChange = { relay.update($0) }
+            relay.onStatusChange = { publisher.relayChanged($0) }
         }
 
         let signals = SignalHandling()
         signals.install(.terminate, queue: daemon.work) {
             serviceManager.stopping()
             logger.notice("stopping on SIGTERM")
-            // Within systemd's TimeoutStopSec (20 s in the unit), with room to store the answer.
-            daemon.stop(within: 15) {
+            // Within systemd's TimeoutStopSec (20 s in the unit), with room to store the answer;
+            // the relay finishes or abandons its upload meanwhile (its journal keeps the rest).
+            RelayWiring.stop(relay, agent: daemon) {
                 UnixStreamServer.removeSocketFile(layout.tokenSocket)
+                UnixStreamServer.removeSocketFile(layout.dataSocket)
                 // _exit, not exit: atexit handlers would tear down OpenSSL under a key generation
                 // still running on the effects queue. Nothing is buffered (logs are write(2)), and
                 // whatever is in flight is crash-safe by design, so there is nothing to flush.
@@ -185,6 +182,9 @@ enum RunCommand {
             switch options.settings(at: settingsPath) {
             case .success(let reloaded):
                 logger.level = reloaded.logLevel
+                if reloaded.relay != settings.relay {
+                    logger.warning("relay settings changed in \(settingsPath); they take effect at the next restart")
+                }
                 daemon.apply(policy: policy(reloaded), transportOptions: reloaded.transportOptions)
                 logger.notice(
                     "reloaded \(settingsPath): log_level \(reloaded.logLevel.name), rotation_fraction "
@@ -221,15 +221,21 @@ enum RunCommand {
         let tokenSocket =
             runtime == nil
             ? nil : TokenSocket.open(path: layout.tokenSocket, settings: settings, daemon: daemon, logger: logger)
+        let dataSocket = relay.flatMap {
+            runtime == nil
+                ? nil : DataSocket.open(path: layout.dataSocket, settings: settings.relay, relay: $0, logger: logger)
+        }
         daemon.start(with: loaded.state)
         tokenSocket?.start()
+        relay?.start()
+        dataSocket?.start()
         // READY once the state is loaded and the work loop runs, never after network success:
         // boot must not wait for the cloud (docs/design.md §5).
         daemon.work.async {
             serviceManager.ready(status: daemon.statusLine)
             watchdog.start()
         }
-        withExtendedLifetime((signals, daemon, watchdog, tokenSocket, lock)) { dispatchMain() }
+        withExtendedLifetime((signals, daemon, watchdog, tokenSocket, lock, relay, dataSocket)) { dispatchMain() }
     }
 
     static func policy(_ settings: Settings) -> LifecyclePolicy {

@@ -104,5 +104,14 @@ enum TokenCommand {
 /// Why the daemon's socket could not be asked.
 struct SocketFailure: Error, CustomStringConvertible {
     let description: String
-    init(_ description: String) { self.description = description }
+    /// This user may not use the socket (EACCES).
+    var permissionDenied = false
+    /// Nothing listens there (ENOENT, ECONNREFUSED).
+    var unreachable = false
+
+    init(_ description: String, permissionDenied: Bool = false, unreachable: Bool = false) {
+        self.description = description
+        self.permissionDenied = permissionDenied
+        self.unreachable = unreachable
+    }
 }

@@ -19,7 +19,7 @@ public enum HTTPDate {
 
     /// Seconds to wait: delta-seconds, or an HTTP-date relative to nothing we know, so only the
     /// delta form is honoured and a date is read as "a while" (60 s).
-    static func retryAfter(_ value: String) -> Double? {
+    public static func retryAfter(_ value: String) -> Double? {
         let trimmed = value.trimmingASCIISpaces()
         if let seconds = decimalSeconds(trimmed) { return min(seconds, 3600) }
         return parseIMFFixdate(trimmed) != nil ? 60 : nil

@@ -15,6 +15,10 @@ public struct Layout: Equatable, Sendable {
         /// In the runtime directory, written by the daemon.
         public static let status = "status.json"
         public static let tokenSocket = "token.sock"
+        /// The relay's ingest socket (docs/relay.md §1).
+        public static let dataSocket = "data.sock"
+        /// The relay's journal directory under the state directory (docs/relay.md §3).
+        public static let relayDirectory = "relay"
 
         /// In the state directory: one `state.<generation>.json` per stored generation.
         public static func state(generation: Int) -> String { "state.\(generation).json" }
@@ -86,4 +90,6 @@ public struct Layout: Equatable, Sendable {
     public var settingsFile: String { configurationDirectory + "/" + FileName.settings }
     public var statusFile: String { runtimeDirectory + "/" + FileName.status }
     public var tokenSocket: String { runtimeDirectory + "/" + FileName.tokenSocket }
+    public var dataSocket: String { runtimeDirectory + "/" + FileName.dataSocket }
+    public var relayDirectory: String { stateDirectory + "/" + FileName.relayDirectory }
 }

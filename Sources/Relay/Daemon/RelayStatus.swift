@@ -1,5 +1,6 @@
 import Agent
 public import JSON
+import Platform
 
 /// The relay's block in `status.json`, `GET /v1/relay`, `hubagent status` and the systemd STATUS
 /// line (docs/relay.md §1, docs/status.md). Counts are exact; times are epoch seconds on the
@@ -101,6 +102,48 @@ public struct RelayStatus: Equatable, Sendable {
             parts.append("last upload error: " + (error.status.map { "\($0) " } ?? "") + error.message)
         }
         return parts.joined(separator: "; ")
+    }
+
+    /// The aligned block `hubagent relay status` prints.
+    public func humanReadable(now: Double) -> String {
+        func at(_ time: Double?) -> String {
+            guard let time else { return "-" }
+            let delta = now - time
+            let relative = delta >= 0 ? Format.duration(delta) + " ago" : "in " + Format.duration(-delta)
+            return "\(Format.time(time)) (\(relative))"
+        }
+        func bytes(_ count: Int64) -> String {
+            count >= 1 << 20
+                ? Format.number((Double(count) / 1_048_576 * 10).rounded() / 10) + " MiB"
+                : count >= 1024 ? "\(count / 1024) KiB" : "\(count) B"
+        }
+        var rows: [(String, String)] = [
+            ("state", state.rawValue + (reason.map { " (\($0))" } ?? "")),
+            ("queued", "\(queuedRecords) record\(queuedRecords == 1 ? "" : "s")"),
+            ("oldest queued", at(oldestQueuedAt)),
+            ("disk", "\(bytes(diskBytes)) of \(bytes(maxDiskBytes))"),
+            ("ingested", "\(ingestedRecords) since start"),
+            (
+                "uploaded",
+                "\(uploadedRecords) in \(uploadRequests) request\(uploadRequests == 1 ? "" : "s") since start"
+            ),
+            ("upload rate", uploadRate.map { "\(bytes(Int64($0)))/s" } ?? "-"),
+            ("last success", at(lastSuccessAt)),
+        ]
+        if let error = lastError {
+            var text = (error.status.map { "\($0): " } ?? "") + error.message
+            if let id = error.correlationID { text += " (Correlation-ID \(id))" }
+            rows.append(("last error", text + ", " + at(error.at)))
+        } else {
+            rows.append(("last error", "none"))
+        }
+        if let next = nextAttemptAt { rows.append(("next attempt", at(next))) }
+        let drops = dropped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
+        rows.append(("dropped", drops.isEmpty ? "none" : drops.joined(separator: ", ")))
+        rows.append(("dead letters", deadLetters == 0 ? "none" : "\(deadLetters) (hubagent relay dead-letters)"))
+        rows = rows.map { ($0.0, DisplayText.sanitized($0.1)) }
+        let width = rows.map(\.0.count).max() ?? 0
+        return rows.map { $0.0 + String(repeating: " ", count: width - $0.0.count + 2) + $0.1 }.joined(separator: "\n")
     }
 
     /// Parses the JSON form (for `hubagent status` reading status.json).

@@ -44,7 +44,7 @@ public struct DeadLetter: Equatable, Sendable {
 /// Each append is synced: dead letters are rare, and the cursor moves past them right after.
 /// Not thread-safe, like the journal that owns it.
 public final class DeadLetters {
-    static let fileName = "dead-letters.ndjson"
+    public static let fileName = "dead-letters.ndjson"
 
     public let path: String
     public let maxBytes: Int64
