@@ -7,6 +7,8 @@ import json
 import os
 import signal
 
+import pytest
+
 EXAMPLE = """configurationId: gateway-line-1        # optional
 dataSources:
   - name: Boiler
@@ -125,3 +127,26 @@ def test_500_points_in_one_request(spawn_emulator, hubagent):
     assert len(puts) == 1 and puts[0]["status"] == 200
     body = json.loads(puts[0]["body"])
     assert sum(len(s["dataPoints"]) for s in body["dataSources"]) == 500
+
+
+@pytest.mark.parametrize("reading", ["404", "empty"])
+def test_never_configured_server_copy_after_412(spawn_emulator, hubagent, reading):
+    """docs/protocol.md §7 (contested): a never-configured agent's GET answers 404 or 200 without
+    configurationId. After a 412, either reading means "never configured": the file is uploaded
+    with If-Match 0."""
+    emu = spawn_emulator("--dsc-unconfigured", reading)
+    agent_id, boarding = emu.create_agent("SHARED_SECRET")
+    agent = hubagent(emu)
+    emu.fault(method="PUT", path="/dataSourceConfiguration$", kind="status", status=412, count=1)
+    write(agent, EXAMPLE)
+    agent.write_boarding(boarding)
+    agent.start()
+    agent.wait_for(r"Insights Hub has no data source configuration for this agent; uploading", timeout=20)
+    agent.wait_for(r"data source configuration gateway-line-1 uploaded \(eTag 1\)", timeout=20)
+    assert agent.stop() == 0
+    seen = [(r["method"], r["status"], r["headers"].get("If-Match")) for r in emu.requests()
+            if r["path"].endswith("/dataSourceConfiguration")]
+    expected_get = 404 if reading == "404" else 200
+    assert seen == [("PUT", 412, "0"), ("GET", expected_get, None), ("PUT", 200, "0")], seen
+    assert emu.state(agent_id)["dataSourceConfiguration"]["configurationId"] == "gateway-line-1"
+

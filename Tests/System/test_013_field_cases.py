@@ -283,8 +283,12 @@ def test_boarding_file_of_another_agent_after_offboarding(spawn_emulator, hubage
 
 # --- 3. an expired secret ------------------------------------------------------------------------
 
-def test_expired_secret_after_power_off(spawn_emulator, hubagent, status):
-    emu = spawn_emulator()
+@pytest.mark.parametrize("rotation_after_expiry", ["refuse", "accept"])
+def test_expired_secret_after_power_off(spawn_emulator, hubagent, status, rotation_after_expiry):
+    """docs/protocol.md §5.1 (contested): after the secret expired, southgate may refuse or accept
+    a rotation with the RAT. hubagent tries exactly one: under `accept` it recovers on its own,
+    under `refuse` it asks for a new boarding file."""
+    emu = spawn_emulator("--rotation-after-expiry", rotation_after_expiry)
     emu.settings(secret_lifetime=6)
     agent_id, _, agent = start_onboarded(emu, hubagent)
     assert agent.stop() == 0
@@ -292,6 +296,20 @@ def test_expired_secret_after_power_off(spawn_emulator, hubagent, status):
 
     # The gateway stays off until its secret has expired (server clock).
     quiet_for(max(0, expires_at + 1.5 - emu.server_now()))
+    if rotation_after_expiry == "accept":
+        emu.settings(secret_lifetime=3600)
+        mark = emu.next_seq()
+        lines = agent.start()
+        agent.wait_for(r"credentials rotated", timeout=20)
+        agent.wait_for(r"access token valid until", timeout=20)
+        assert agent.stop() == 0
+        sent = kinds(agent_requests(emu, mark))
+        assert [k for k in sent if k[1] == "rotate"] == [("PUT", "rotate", 200)], sent
+        assert not any(k[1] == "register" for k in sent), sent
+        assert emu.state(agent_id)["onboard_count"] == 1
+        assert agent.count(r"needs a new boarding file|credentials expired at", since=lines) == 0
+        return
+
     mark = emu.next_seq()
     lines = agent.start()
     agent.wait_for(r"credentials expired at .* \(the gateway was off or offline too long\); "

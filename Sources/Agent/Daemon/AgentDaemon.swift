@@ -314,12 +314,19 @@ public struct UploadContext: Equatable, Sendable {
     public var dataSources: DataSourceConfiguration?
     /// Southgate's clock minus the gateway's, seconds; nil until an answer told it.
     public var serverClockOffset: Double?
+    /// The stored state's generation: it changes with new credentials, after which a refused
+    /// token is worth trying again.
+    public var generation: Int
 
-    public init(baseURL: String, agentID: String, dataSources: DataSourceConfiguration?, serverClockOffset: Double?) {
+    public init(
+        baseURL: String, agentID: String, dataSources: DataSourceConfiguration?, serverClockOffset: Double?,
+        generation: Int = 0
+    ) {
         self.baseURL = baseURL
         self.agentID = agentID
         self.dataSources = dataSources
         self.serverClockOffset = serverClockOffset
+        self.generation = generation
     }
 
     /// Nil while there is no identity, or one that needs a new boarding file.
@@ -327,7 +334,7 @@ public struct UploadContext: Equatable, Sendable {
         guard let identity = lifecycle.stored.identity, lifecycle.phase != .needsReboarding else { return nil }
         self.init(
             baseURL: identity.baseURL, agentID: identity.clientID, dataSources: lifecycle.dataSourcesInForce,
-            serverClockOffset: lifecycle.session.clock.offset?.rounded())
+            serverClockOffset: lifecycle.session.clock.offset?.rounded(), generation: lifecycle.stored.generation)
     }
 }
 

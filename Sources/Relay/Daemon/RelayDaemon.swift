@@ -155,7 +155,8 @@ public final class RelayDaemon: @unchecked Sendable {
             if let catalog, previous?.dataSources?.configurationID != catalog.configurationID {
                 logger.info("relay: checking values against data source configuration \(catalog.configurationID)")
             }
-            if previous?.agentID != context?.agentID || previous?.baseURL != context?.baseURL,
+            // New credentials (a rotation, a new boarding file) may be accepted where the old were not.
+            if previous?.generation != context?.generation || previous?.agentID != context?.agentID,
                 policy.pause == .unauthorized
             {
                 apply(policy.tokenRenewed(now: now()))
