@@ -52,7 +52,7 @@ enum CheckCommand {
             ConfigBoardingCheck.self, ConfigDataSourcesCheck.self, ConfigSettingsCheck.self,
             StatePermissionsCheck.self, BoardingExpiryCheck.self,
             NetworkDNSCheck.self, NetworkTLSCheck.self, ClockOffsetCheck.self, TokenRoundTripCheck.self,
-            SystemdUnitCheck.self,
+            SystemdUnitCheck.self, RelayDiskCheck.self, RelaySocketCheck.self,
         ]
     }
 

@@ -32,7 +32,7 @@ final class CheckTests: XCTestCase {
             [
                 "config.boarding", "config.datasources", "config.settings", "state.permissions",
                 "boarding.expiry", "network.dns", "network.tls", "clock.offset", "token.roundtrip",
-                "systemd.unit",
+                "systemd.unit", "relay.disk", "relay.socket",
             ])
     }
 
@@ -54,6 +54,24 @@ final class CheckTests: XCTestCase {
         }
         XCTAssertEqual(TokenRoundTripCheck.run(context).status, .skip)
         XCTAssertFalse(access(scratch.file("state"), F_OK) == 0, "check must not create the state directory")
+    }
+
+    /// GIVEN the relay off THEN its checks skip; GIVEN it on with a group that does not exist THEN the socket
+    /// check fails naming the group, and the disk check weighs relay_max_disk against the free space.
+    func testRelayChecks() throws {
+        XCTAssertEqual(RelayDiskCheck.run(try context()).status, .skip)
+        XCTAssertEqual(RelaySocketCheck.run(try context()).status, .skip)
+        scratch.write("conf/hubagent.conf", "relay = on\ndata_socket_group = no-such-group-here\n")
+        let socket = RelaySocketCheck.run(try context())
+        XCTAssertEqual(socket.status, .fail)
+        XCTAssertTrue(socket.message.contains("data_socket_group no-such-group-here does not exist"), socket.message)
+        scratch.write("conf/hubagent.conf", "relay = on\nrelay_max_disk = 1024GiB\n")
+        let disk = RelayDiskCheck.run(try context())
+        XCTAssertEqual(disk.status, .warn, disk.message)
+        XCTAssertTrue(disk.message.contains("not relay_max_disk 1048576 MiB"), disk.message)
+        scratch.write("conf/hubagent.conf", "relay = on\nrelay_max_disk = 8MiB\n")
+        XCTAssertEqual(RelayDiskCheck.run(try context()).status, .ok)
+        XCTAssertEqual(RelaySocketCheck.run(try context()).status, .warn, "no daemon, no socket")
     }
 
     func testBoardingFile() throws {
@@ -216,7 +234,7 @@ final class CheckTests: XCTestCase {
             "--state-dir", scratch.file("state"), "--runtime-dir", scratch.file("run"))
         let report = try JSONValue.parse(Array(run.output.utf8))
         XCTAssertEqual(run.status, Int32(report["fails"]?.numberValue ?? -1))
-        XCTAssertEqual(report["checks"]?.arrayValue?.count, 10)
+        XCTAssertEqual(report["checks"]?.arrayValue?.count, 12)
         XCTAssertEqual(hubagent("check", "extra").status, ExitCode.usage)
     }
 }

@@ -20,7 +20,8 @@ from proxy import ConnectProxy
 AM = "/api/agentmanagement/v3"
 
 IDS = ["config.boarding", "config.datasources", "config.settings", "state.permissions", "boarding.expiry",
-       "network.dns", "network.tls", "clock.offset", "token.roundtrip", "systemd.unit"]
+       "network.dns", "network.tls", "clock.offset", "token.roundtrip", "systemd.unit", "relay.disk",
+       "relay.socket"]
 
 
 def check(binary, workdir, *flags, ca=None, env=None, timeout=60):
@@ -133,7 +134,7 @@ def test_healthy_gateway(spawn_emulator, hubagent, binary, no_proxy_env, profile
     table = rows(text)
     assert list(table) == IDS
     assert table["network.tls"][0] == "OK" and table["token.roundtrip"][2].startswith("run `hubagent check --online`")
-    assert text.rstrip().endswith("0 failures, 0 warnings in 10 checks")
+    assert text.rstrip().endswith("0 failures, 0 warnings in 12 checks")
 
     before = len(token_requests(emu))
     code, by_id, report = check_json(binary, agent.workdir, "--online", ca=emu.ca)
@@ -424,3 +425,25 @@ def test_usage(binary):
     assert result.returncode == 0
     for name in IDS:
         assert name in result.stdout
+
+
+def test_relay_checks_see_the_running_relay(spawn_emulator, hubagent, binary):
+    # GIVEN a daemon with relay = on and data_socket_group set WHEN checked THEN the disk room and
+    # the socket's group and mode pass; GIVEN the daemon stopped THEN the socket check warns.
+    import grp
+    group = grp.getgrgid(os.getgid()).gr_name
+    emu = spawn_emulator()
+    agent_id, boarding = emu.create_agent("SHARED_SECRET")
+    agent = hubagent(emu)
+    with open(os.path.join(agent.config_dir, "hubagent.conf"), "w") as f:
+        f.write("relay = on\ndata_socket_group = %s\nrelay_max_disk = 8MiB\n" % group)
+    agent.write_boarding(boarding)
+    agent.start()
+    agent.wait_for(r"taking values from local programs at", timeout=20)
+    code, by_id, _ = check_json(binary, agent.workdir, ca=emu.ca)
+    assert by_id["relay.disk"]["status"] == "OK", by_id["relay.disk"]
+    assert by_id["relay.socket"]["status"] == "OK", by_id["relay.socket"]
+    assert ("group %s, mode 660" % group) in by_id["relay.socket"]["message"]
+    assert agent.stop() == 0
+    code, by_id, _ = check_json(binary, agent.workdir, ca=emu.ca)
+    assert by_id["relay.socket"]["status"] == "WARN" and "does not exist" in by_id["relay.socket"]["message"]
