@@ -156,8 +156,8 @@ class Emulator:
 
     def outage(self, seconds, mode="refuse"):
         """Begin an outage window: "refuse" closes the listening socket (ECONNREFUSED; the
-        admin API too, except on a connection opened before), "reset" resets every non-admin
-        request."""
+        admin API too, except on a connection opened before), "close" resets each new
+        connection at once, "reset" resets every non-admin request."""
         return self.admin_json("POST", "/_admin/outage", {"seconds": seconds, "mode": mode})
 
     def end_outage(self):

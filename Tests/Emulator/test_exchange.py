@@ -197,7 +197,8 @@ MALFORMED = [
     ("item-without-boundary", _swap(b"multipart/related;boundary=Rk8sP1nW5yZ6uV0tQ3xJ",
                                     b"multipart/related")),
     ("inner-not-closed", _swap(b"--Rk8sP1nW5yZ6uV0tQ3xJ--", b"--Rk8sP1nW5yZ6uV0tQ3xJ")),
-    ("meta-only", lambda b: b[:b.index(b"\r\n--Rk8sP1nW5yZ6uV0tQ3xJ\r\nContent-Type: application/json")]
+    ("meta-only", lambda b: b[:b.index(b"\r\n--Rk8sP1nW5yZ6uV0tQ3xJ\r\nContent-Type: "
+                                       b"application/json")]
      + b"\r\n--Rk8sP1nW5yZ6uV0tQ3xJ--\r\n--Xq3v9LmT0aB7cD2eF4gH--"),
     ("three-parts", _swap(b"--Rk8sP1nW5yZ6uV0tQ3xJ--",
                           b"--Rk8sP1nW5yZ6uV0tQ3xJ\r\nContent-Type: text/plain\r\n\r\nx\r\n"
@@ -361,7 +362,8 @@ def test_malformed_timeseries_payload_is_dropped(emu, agent, payload):
     ("2.0", 20, True), ("2.0", 30, True), ("2.0", 40, True), ("2.0", 1, False),
     ("2.0", "20", False), ("2.0", True, False)])
 def test_event_severities(emu, agent, version, severity, ok):
-    record = _send(emu, agent, sgclient.event_item(sgclient.sample_event(severity=severity), version))
+    event = sgclient.sample_event(severity=severity)
+    record = _send(emu, agent, sgclient.event_item(event, version))
     assert _drops(record) == ([] if ok else [("bad_severity", None)])
     assert len(emu.events(agent.client_id)) == (1 if ok else 0)
 

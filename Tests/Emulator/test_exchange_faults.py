@@ -198,6 +198,23 @@ def test_outage_reset_mode_resets_requests_but_not_the_admin_api(spawn):
     assert _send(agent).status == 200
 
 
+def test_outage_close_mode_resets_each_new_connection(spawn):
+    # GIVEN a "close" outage WHEN a client connects THEN the connection is accepted and reset
+    # at once (before TLS); the harness's kept-alive admin connection still works
+    emu = spawn()
+    agent = _ready(emu)
+    emu.outage(30, mode="close")
+    with socket.create_connection(("localhost", emu.port), timeout=5) as sock:
+        try:
+            assert sock.recv(1) == b""
+        except ConnectionResetError:
+            pass
+    with pytest.raises((ConnectionError, ssl.SSLError)):
+        _send(agent)
+    assert emu.end_outage()["active"] is False
+    assert _send(agent).status == 200
+
+
 def test_outage_fault_starts_on_the_matching_request(spawn):
     emu = spawn()
     agent = _ready(emu)

@@ -190,7 +190,7 @@ def clear_faults(req):
 
 
 def start_outage(req):
-    """{"seconds", "mode": "refuse"|"reset"} -> the outage begins once this is answered."""
+    """{"seconds", "mode": "refuse"|"close"|"reset"} -> the outage begins before the answer."""
     body = req.json_object()
     seconds, mode = body.get("seconds"), body.get("mode", "refuse")
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or \

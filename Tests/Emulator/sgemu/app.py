@@ -11,10 +11,10 @@ from .requestlog import RequestLog
 
 class Outage:
     """An outage window (docs/relay.md §6): while it lasts, nothing but the admin API gets
-    through. "refuse": the listening socket is closed (the server does that); "reset": every
-    request is answered with a TCP RST."""
+    through. "refuse": the listening socket is closed (the server does that); "close": every
+    new connection is reset as soon as it is accepted; "reset": every request (admin requests
+    excepted) is answered with a TCP RST."""
 
-    MODES = ("refuse", "reset")
 
     def __init__(self):
         self._cond = threading.Condition()

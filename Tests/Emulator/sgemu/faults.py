@@ -19,7 +19,8 @@ Kinds:
                     requests do not match and pass
   throttle          read the request body at `bytes_per_second`
   outage            the matching request is reset, then an outage of `seconds` begins
-                    (`mode` "refuse": the listening socket is closed; "reset": every
+                    (`mode` "refuse": the listening socket is closed; "close": every
+                    connection is closed with a RST as soon as it is accepted; "reset": every
                     non-admin request is reset); see also POST /_admin/outage
 """
 
@@ -33,7 +34,7 @@ _HEADER_VALUE = re.compile(r"^[\x20-\x7e\t]*$")
 KINDS = ("status", "delay", "reset", "reset_mid_body", "truncate", "commit_then_drop",
          "max_body", "throttle", "outage")
 MODIFIERS = ("throttle",)  # applied on top of the request's other fault, if any
-OUTAGE_MODES = ("refuse", "reset")
+OUTAGE_MODES = ("refuse", "close", "reset")
 MAX_OUTAGE = 3600
 
 

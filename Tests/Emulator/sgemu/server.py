@@ -99,6 +99,13 @@ class EmulatorServer(ThreadingHTTPServer):
         # The TLS handshake runs here, in the connection's own thread, so a slow client never
         # stalls the accept loop.
         conn = request
+        if self.app.outage.active() and self.app.outage.mode == "close":
+            # an outage that accepts and closes at once, before TLS (an overloaded balancer)
+            try:
+                request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+            return
         # Without TCP_NODELAY, TLS 1.3 session tickets written after the handshake wait for the
         # client's delayed ACK: ~40 ms added to every new connection.
         try:
