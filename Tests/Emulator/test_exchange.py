@@ -128,6 +128,17 @@ def test_both_framings_byte_for_byte(emu, agent, content_type, body, framing):
                                 "stored": 2, "dropped": 0, "drops": [], "outcome": "stored"}]
 
 
+def test_lf_only_throughout_and_transport_padding(emu, agent):
+    # GIVEN the MCL body with every CRLF turned into LF, and spaces after a delimiter (RFC 2046
+    # transport padding) THEN 200, framing "lf"
+    body = MCL_BODY.replace(b"\r\n", b"\n").replace(b"--Xq3v9LmT0aB7cD2eF4gH\n",
+                                                     b"--Xq3v9LmT0aB7cD2eF4gH  \n", 1)
+    correlation = uuid.uuid4().hex
+    assert _post(agent, MCL_TYPE, body, correlation).status == 200
+    [record] = emu.exchanges(agent.client_id, correlation_id=correlation)
+    assert record["framing"] == "lf" and record["items"][0]["stored"] == 2
+
+
 def test_the_client_builders_write_those_bytes():
     meta, payload_type, payload = sgclient.item(
         "standardTimeSeries", MCL_PAYLOAD, details={"configurationId": "cfg-1"})
