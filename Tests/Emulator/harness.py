@@ -154,6 +154,15 @@ class Emulator:
     def fault(self, **spec):
         return self.admin_json("POST", "/_admin/faults", spec, status=201)
 
+    def outage(self, seconds, mode="refuse"):
+        """Begin an outage window: "refuse" closes the listening socket (ECONNREFUSED; the
+        admin API too, except on a connection opened before), "close" resets each new
+        connection at once, "reset" resets every non-admin request."""
+        return self.admin_json("POST", "/_admin/outage", {"seconds": seconds, "mode": mode})
+
+    def end_outage(self):
+        return self.admin_json("DELETE", "/_admin/outage")
+
     def requests(self, since=0):
         return self.admin_json("GET", "/_admin/requests?since=%d" % since)
 

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sgemu import tls  # noqa: E402
 from sgemu.app import App  # noqa: E402
 from sgemu.files import write_atomic, write_private  # noqa: E402
-from sgemu.server import EmulatorServer  # noqa: E402
+from sgemu.server import POLL_INTERVAL, EmulatorServer  # noqa: E402
 from sgemu.state import Settings, SettingsError, Store  # noqa: E402
 
 
@@ -111,10 +111,12 @@ def main(argv=None):
     signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
 
     server = EmulatorServer((args.host, args.port), app, context)
+    app.server = server
     port = server.server_address[1]
     scheme = "http" if args.http else "https"
     app.base_url = (args.public_url or "%s://localhost:%d" % (scheme, port)).rstrip("/")
-    threading.Thread(target=server.serve_forever, name="accept", daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(POLL_INTERVAL,), name="accept",
+                     daemon=True).start()
     store.save_if_dirty()  # a new signing key is durable before the first IAT is handed out
 
     if args.port_file:

@@ -128,6 +128,17 @@ def test_both_framings_byte_for_byte(emu, agent, content_type, body, framing):
                                 "stored": 2, "dropped": 0, "drops": [], "outcome": "stored"}]
 
 
+def test_lf_only_throughout_and_transport_padding(emu, agent):
+    # GIVEN the MCL body with every CRLF turned into LF, and spaces after a delimiter (RFC 2046
+    # transport padding) THEN 200, framing "lf"
+    body = MCL_BODY.replace(b"\r\n", b"\n").replace(b"--Xq3v9LmT0aB7cD2eF4gH\n",
+                                                     b"--Xq3v9LmT0aB7cD2eF4gH  \n", 1)
+    correlation = uuid.uuid4().hex
+    assert _post(agent, MCL_TYPE, body, correlation).status == 200
+    [record] = emu.exchanges(agent.client_id, correlation_id=correlation)
+    assert record["framing"] == "lf" and record["items"][0]["stored"] == 2
+
+
 def test_the_client_builders_write_those_bytes():
     meta, payload_type, payload = sgclient.item(
         "standardTimeSeries", MCL_PAYLOAD, details={"configurationId": "cfg-1"})
@@ -197,7 +208,8 @@ MALFORMED = [
     ("item-without-boundary", _swap(b"multipart/related;boundary=Rk8sP1nW5yZ6uV0tQ3xJ",
                                     b"multipart/related")),
     ("inner-not-closed", _swap(b"--Rk8sP1nW5yZ6uV0tQ3xJ--", b"--Rk8sP1nW5yZ6uV0tQ3xJ")),
-    ("meta-only", lambda b: b[:b.index(b"\r\n--Rk8sP1nW5yZ6uV0tQ3xJ\r\nContent-Type: application/json")]
+    ("meta-only", lambda b: b[:b.index(b"\r\n--Rk8sP1nW5yZ6uV0tQ3xJ\r\nContent-Type: "
+                                       b"application/json")]
      + b"\r\n--Rk8sP1nW5yZ6uV0tQ3xJ--\r\n--Xq3v9LmT0aB7cD2eF4gH--"),
     ("three-parts", _swap(b"--Rk8sP1nW5yZ6uV0tQ3xJ--",
                           b"--Rk8sP1nW5yZ6uV0tQ3xJ\r\nContent-Type: text/plain\r\n\r\nx\r\n"
@@ -361,7 +373,8 @@ def test_malformed_timeseries_payload_is_dropped(emu, agent, payload):
     ("2.0", 20, True), ("2.0", 30, True), ("2.0", 40, True), ("2.0", 1, False),
     ("2.0", "20", False), ("2.0", True, False)])
 def test_event_severities(emu, agent, version, severity, ok):
-    record = _send(emu, agent, sgclient.event_item(sgclient.sample_event(severity=severity), version))
+    event = sgclient.sample_event(severity=severity)
+    record = _send(emu, agent, sgclient.event_item(event, version))
     assert _drops(record) == ([] if ok else [("bad_severity", None)])
     assert len(emu.events(agent.client_id)) == (1 if ok else 0)
 

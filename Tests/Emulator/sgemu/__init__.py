@@ -12,7 +12,10 @@ Modules, one concern each:
   token      POST /oauth/token, GET /oauth/token_key(s)
   dsc        GET|PUT /agents/{id}/dataSourceConfiguration
   boarding   /agents/{id}/boarding/{status,offboard,configuration}
-  mindconnect  POST /api/mindconnect/v3/exchange, /dataPointMappings
+  mindconnect  POST /api/mindconnect/v3/exchange (items stored or dropped), /dataPointMappings
+  multipart  strict multipart/mixed + multipart/related parsing (both framings)
+  datastore  what the exchange stored; exchange records, activations, recoverable records
+  diagnostics  /diagnosticActivations, /recoverableRecords
   faults     fault injection table
   requestlog the log of requests tests assert on
   admin      the /_admin/ API

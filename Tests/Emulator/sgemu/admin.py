@@ -6,7 +6,7 @@ import uuid
 
 from . import boarding, dsc
 from .errors import ApiError
-from .faults import FaultError
+from .faults import MAX_OUTAGE, OUTAGE_MODES, FaultError
 from .messages import Response
 from .routes import Route
 from .state import Agent, ONBOARDED, ONBOARDING, PROFILES, SHARED_SECRET, SettingsError
@@ -189,6 +189,28 @@ def clear_faults(req):
     return Response(200, {"removed": req.app.faults.clear()})
 
 
+def start_outage(req):
+    """{"seconds", "mode": "refuse"|"close"|"reset"} -> the outage begins before the answer."""
+    body = req.json_object()
+    seconds, mode = body.get("seconds"), body.get("mode", "refuse")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or \
+            not 0 < seconds <= MAX_OUTAGE:
+        raise ApiError(400, "seconds must be a number in (0, %d]." % MAX_OUTAGE)
+    if mode not in OUTAGE_MODES:
+        raise ApiError(400, "mode must be one of " + ", ".join(OUTAGE_MODES) + ".")
+    req.app.server.start_outage(seconds, mode)
+    return Response(200, req.app.outage.describe())
+
+
+def get_outage(req):
+    return Response(200, req.app.outage.describe())
+
+
+def end_outage(req):
+    req.app.outage.end()
+    return Response(200, req.app.outage.describe())
+
+
 def get_settings(req):
     return Response(200, req.settings.as_dict())
 
@@ -222,6 +244,9 @@ ADMIN_ROUTES = [
     Route("POST", "/_admin/faults", add_fault, body_limit=8 * 1024 * 1024),
     Route("GET", "/_admin/faults", list_faults),
     Route("DELETE", "/_admin/faults", clear_faults),
+    Route("POST", "/_admin/outage", start_outage),
+    Route("GET", "/_admin/outage", get_outage),
+    Route("DELETE", "/_admin/outage", end_outage),
     Route("GET", "/_admin/settings", get_settings),
     Route("POST", "/_admin/settings", change_settings),
 ]

@@ -128,7 +128,7 @@ class DataStore:
                 self.recoverable[rid] = {
                     "id": rid, "correlationId": record["correlationId"], "agentId": agent_id,
                     "requestTime": _iso(now), "dropReason": drop["reason"],
-                    "itemIndex": item["index"]}
+                    "detail": drop["detail"], "itemIndex": item["index"]}
         for activation in self.activations.values():
             if activation["agentId"] == agent_id and activation["status"] == "ACTIVE":
                 activation["messages"].extend(_messages(agent_id, record))
@@ -217,16 +217,26 @@ def _iso(epoch):
         int(epoch * 1000) % 1000)
 
 
+_SOURCES = {"standardTimeSeries": "TIMESERIES", "businessEvent": "EVENT", "file": "FILE",
+            "dataSourceConfiguration": "DATASOURCECONFIGURATION"}
+
+
 def _messages(agent_id, record):
-    """DiagnosticInformation entries (MC-OAS) for one exchange: one per item, FINISHED when
-    all of it was stored, DROPPED otherwise, naming the reasons."""
+    """DiagnosticInformationMessage entries (MC-OAS) for one exchange, one per item: FINISHED
+    (INFO) when all of it was stored, DROPPED (WARN when part of it was stored, else ERROR)
+    naming the reasons."""
     out = []
     for item in record["items"]:
-        reasons = sorted({d["reason"] for d in item.get("drops", [])})
-        out.append({"agentId": agent_id, "correlationId": record["correlationId"],
-                    "severity": "INFO" if item["outcome"] == "stored" else "ERROR",
-                    "message": "; ".join(reasons) if reasons else
-                    "item %d (%s) stored" % (item["index"], item["type"]),
-                    "source": "exchange", "state": "FINISHED" if item["outcome"] == "stored"
-                    else "DROPPED", "timestamp": _iso(record["time"])})
+        reasons = sorted({d["reason"] for d in item["drops"]})
+        text = "[%s] item %d (%s %s): %d stored, %d dropped" % (
+            "Finished" if item["outcome"] == "stored" else "Dropped", item["index"],
+            item["type"], item["version"], item["stored"], item["dropped"])
+        if reasons:
+            text += ": " + ", ".join(reasons)
+        out.append({"correlationId": record["correlationId"],
+                    "severity": {"stored": "INFO", "partial": "WARN"}.get(item["outcome"],
+                                                                          "ERROR"),
+                    "message": text, "source": _SOURCES.get(item["type"], "EXCHANGE"),
+                    "state": "FINISHED" if item["outcome"] == "stored" else "DROPPED",
+                    "timestamp": _iso(record["time"])})
     return out

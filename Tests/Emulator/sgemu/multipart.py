@@ -184,7 +184,8 @@ def parse_exchange(content_type, body):
         styles.update((mstyle, ystyle))
         media, _ = parse_content_type(meta_headers["content-type"])
         if media != META_TYPE:
-            raise MultipartError("%s: the first part must be %s, not %s." % (what, META_TYPE, media))
+            raise MultipartError("%s: the first part must be %s, not %s."
+                                 % (what, META_TYPE, media))
         payload_media, _ = parse_content_type(payload_headers["content-type"])
         items.append({"meta": meta, "payload_type": payload_media, "payload": payload})
     flat = set()

@@ -2,7 +2,7 @@
 
 import re
 
-from . import boarding, dsc, mindconnect, register, token
+from . import boarding, diagnostics, dsc, mindconnect, register, token
 from .errors import IAM, MANAGEMENT
 
 AM = "/api/agentmanagement/v3"
@@ -23,6 +23,7 @@ class Route:
 
 
 _ID = "(?P<agent_id>[^/]+)"
+_OTHER = "(?P<activation_id>[^/]+)"
 
 ROUTES = [
     Route("POST", AM + "/register", register.onboard, IAM, holds_delay=True),
@@ -39,6 +40,16 @@ ROUTES = [
           body_limit=mindconnect.MAX_EXCHANGE_BYTES),
     Route("POST", MC + "/dataPointMappings", mindconnect.create_mapping),
     Route("GET", MC + "/dataPointMappings", mindconnect.list_mappings),
+    Route("POST", MC + "/diagnosticActivations", diagnostics.create_activation),
+    Route("GET", MC + "/diagnosticActivations", diagnostics.list_activations),
+    Route("GET", MC + "/diagnosticActivations/" + _OTHER, diagnostics.get_activation),
+    Route("PUT", MC + "/diagnosticActivations/" + _OTHER, diagnostics.update_activation),
+    Route("DELETE", MC + "/diagnosticActivations/" + _OTHER, diagnostics.delete_activation),
+    Route("GET", MC + "/diagnosticActivations/" + _OTHER + "/messages",
+          diagnostics.activation_messages),
+    Route("GET", MC + "/recoverableRecords", diagnostics.list_recoverable),
+    Route("DELETE", MC + "/recoverableRecords/(?P<record_id>[^/]+)",
+          diagnostics.delete_recoverable),
 ]
 
 

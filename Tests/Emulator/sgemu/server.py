@@ -6,6 +6,7 @@ import socket
 import ssl
 import struct
 import sys
+import threading
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +21,7 @@ IDLE_TIMEOUT = 60
 # A too-large body is read and discarded up to this size so the client still sees the 413;
 # beyond it the connection is closed unread.
 DRAIN_LIMIT = 64 * 1024 * 1024
+POLL_INTERVAL = 0.05  # how fast the accept loop notices a shutdown (an outage beginning)
 
 
 def _is_loopback(host):
@@ -42,11 +44,68 @@ class EmulatorServer(ThreadingHTTPServer):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
+        self._outage_lock = threading.Lock()
+        self._refusing = False
+        self._closing = False
+
+    # --- outage windows ----------------------------------------------------------------------
+
+    def start_outage(self, seconds, mode):
+        """Begin (or extend) an outage. "refuse" closes the listening socket before returning,
+        so connecting fails with ECONNREFUSED, and opens it again on the same port when the
+        outage ends. Open connections stay; their requests are reset (Handler._serve)."""
+        self.app.outage.begin(seconds, mode)
+        if mode != "refuse":
+            return
+        with self._outage_lock:
+            if self._refusing:
+                return
+            self._refusing = True
+            self.shutdown()  # the accept loop ends (within POLL_INTERVAL)
+            self.socket.close()
+        threading.Thread(target=self._reopen, name="outage", daemon=True).start()
+
+    def _reopen(self):
+        try:
+            self.app.outage.wait_until_over()
+            if self._closing:
+                return
+            self.socket = self._listen()
+            threading.Thread(target=self.serve_forever, args=(POLL_INTERVAL,), name="accept",
+                             daemon=True).start()
+        finally:
+            with self._outage_lock:
+                self._refusing = False
+
+    def _listen(self):
+        sock = socket.socket(self.address_family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        for _ in range(200):
+            try:
+                sock.bind(self.server_address)
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            sock.bind(self.server_address)  # give up with the error
+        sock.listen(self.request_queue_size)
+        return sock
+
+    def server_close(self):
+        self._closing = True
+        super().server_close()
 
     def finish_request(self, request, client_address):
         # The TLS handshake runs here, in the connection's own thread, so a slow client never
         # stalls the accept loop.
         conn = request
+        if self.app.outage.active() and self.app.outage.mode == "close":
+            # an outage that accepts and closes at once, before TLS (an overloaded balancer)
+            try:
+                request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+            return
         # Without TCP_NODELAY, TLS 1.3 session tickets written after the handshake wait for the
         # client's delayed ACK: ~40 ms added to every new connection.
         try:
@@ -97,7 +156,12 @@ class Handler(BaseHTTPRequestHandler):
             self._serve_admin(path, query)
             return
         entry = app.log.begin(self.command, self.path, self.headers, started)
-        fault = app.faults.take(self.command, path)
+        if app.outage.active():
+            # a connection opened before the outage began: nothing gets through either
+            app.log.finish(entry, 0, time.time(), False, "outage")
+            self._abort(rst=True)
+            return
+        fault, throttle = app.faults.take(self.command, path, self._content_length())
         kind = fault.kind if fault is not None else None
 
         def logged(status, answered):
@@ -109,12 +173,22 @@ class Handler(BaseHTTPRequestHandler):
                 self.client_address[0], self.command, self.path, status,
                 (finished - started) * 1000, " fault=" + kind if kind else ""))
 
-        if kind == "reset":
+        if kind in ("reset", "outage"):
             logged(0, False)
+            if kind == "outage":
+                self.server.start_outage(fault.seconds, fault.mode)
             self._abort(rst=True)
             return
+        if kind == "reset_mid_body":
+            length = self._content_length() or 0
+            try:
+                self._read_exactly(min(length, fault.bytes or length // 2), throttle)
+            finally:
+                logged(0, False)
+                self._abort(rst=True)
+            return
         try:
-            response = self._respond(path, query, entry, fault)
+            response = self._respond(path, query, entry, fault, throttle)
         except BaseException:
             logged(0, False)  # the client went away mid-request
             raise
@@ -126,15 +200,24 @@ class Handler(BaseHTTPRequestHandler):
         logged(response.status, kind != "truncate")
         self._send(response, truncate=kind == "truncate")
 
-    def _respond(self, path, query, entry, fault):
+    def _respond(self, path, query, entry, fault, throttle=None):
         """Read the body and produce the response (or the fault's)."""
         app = self.server.app
         route, params, allowed = routes.match(routes.ROUTES, self.command, path)
         family = routes.family_of(path)
         correlation = errors.correlation_id(self.headers)
+        limit = route.body_limit if route else routes.DEFAULT_BODY_LIMIT
+        if fault is not None and fault.kind == "max_body":
+            limit = fault.bytes  # a proxy in front: it answers 413, the service never sees it
         try:
-            body = self._read_body(route.body_limit if route else routes.DEFAULT_BODY_LIMIT)
+            body = self._read_body(limit, throttle)
         except ApiError as exc:
+            if fault is not None and fault.kind == "max_body":
+                exc.close = True  # a proxy ends the connection after its 413
+                if fault.body is not None or fault.headers:
+                    response = self._fault_response(fault, family, correlation, 413)
+                    response.close = True
+                    return response
             return self._error_response(family, exc, correlation)
         app.log.set_body(entry, body)
         if fault is not None and fault.kind == "status":
@@ -184,7 +267,32 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- request body ----------------------------------------------------------------------
 
-    def _read_body(self, limit):
+    def _content_length(self):
+        try:
+            value = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            return None
+        return value if value >= 0 else None
+
+    def _read_exactly(self, length, throttle=None):
+        """Read `length` bytes, at throttle.rate bytes/s when throttled."""
+        if throttle is None:
+            return self.rfile.read(length)
+        rate, chunks, got = throttle.rate, [], 0
+        started = time.monotonic()
+        step = max(1, min(rate // 20, 1 << 16))  # about 20 reads a second
+        while got < length:
+            chunk = self.rfile.read(min(step, length - got))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+            wait = started + got / rate - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+        return b"".join(chunks)
+
+    def _read_body(self, limit, throttle=None):
         if self.headers.get("Transfer-Encoding"):
             # every known client sends Content-Length (docs/protocol.md §13)
             raise ApiError(411, "Transfer-Encoding is not supported; send Content-Length.",
@@ -203,7 +311,7 @@ class Handler(BaseHTTPRequestHandler):
             if length <= DRAIN_LIMIT and self._discard(length):
                 raise ApiError(413, message)
             raise ApiError(413, message, close=True)
-        body = self.rfile.read(length)
+        body = self._read_exactly(length, throttle)
         if len(body) != length:
             raise ConnectionError("client closed the connection mid-body")
         return body
@@ -227,11 +335,12 @@ class Handler(BaseHTTPRequestHandler):
         return response
 
     @staticmethod
-    def _fault_response(fault, family, correlation):
+    def _fault_response(fault, family, correlation, status=None):
+        status = status or fault.status
         body = fault.body
         if body is None:
-            body = errors.body_for(family, fault.status, "Injected fault.", None, correlation)
-        return Response(fault.status, body, fault.headers)
+            body = errors.body_for(family, status, "Injected fault.", None, correlation)
+        return Response(status, body, fault.headers)
 
     def _send(self, response, truncate=False):
         """Write status line, headers and body in one go. `truncate` declares the full
