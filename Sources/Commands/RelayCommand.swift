@@ -12,7 +12,8 @@ enum RelayCommand {
         status (the default): what the relay holds and does: records queued and the age of the
         oldest, disk use against relay_max_disk, the last successful upload, the last error
         with its Correlation-ID (to look up in Insights Hub), records dropped by reason and dead
-        letters. From the running daemon's status.json (fields in docs/status.md).
+        letters. Asked live over data.sock when this user may, else read from the daemon's
+        status.json (fields in docs/status.md).
 
         dead-letters: the records Insights Hub refused for good (400) or that no longer fit the
         data source configuration, newest last, one JSON object per line with the reason and
@@ -49,18 +50,31 @@ enum RelayCommand {
         }
     }
 
+    /// Live from `GET /v1/relay` on data.sock when this user may use it, else from status.json
+    /// (rewritten at most once a second).
     private static func status(layout: Layout, json: Bool) -> Int32 {
-        let path = layout.statusFile
-        if let untrusted = RuntimeEntryTrust.problem(with: path) {
-            Output.error("hubagent relay: ignoring \(path): \(untrusted)")
-            return ExitCode.failure
+        var block: JSONValue?
+        if RuntimeEntryTrust.problem(with: layout.dataSocket) == nil,
+            case .success(let answer) = LocalRequest(target: "/v1/relay").perform(
+                path: layout.dataSocket, timeout: 10, limit: 1 << 20),
+            answer.status == 200
+        {
+            block = try? JSONValue.parse(answer.body)
         }
-        guard let report = StatusReport.read(path), report.pid.map(ProcessControl.exists) == true else {
-            Output.error("hubagent relay: hubagent is not running (no live \(path)); see `hubagent status`")
-            return ExitCode.failure
+        if block == nil {
+            let path = layout.statusFile
+            if let untrusted = RuntimeEntryTrust.problem(with: path) {
+                Output.error("hubagent relay: ignoring \(path): \(untrusted)")
+                return ExitCode.failure
+            }
+            guard let report = StatusReport.read(path), report.pid.map(ProcessControl.exists) == true else {
+                Output.error("hubagent relay: hubagent is not running (no live \(path)); see `hubagent status`")
+                return ExitCode.failure
+            }
+            block = report.relay
         }
-        guard let block = report.relay, let relay = RelayStatus(json: block) else {
-            Output.error("hubagent relay: the relay is off; set relay = on in hubagent.conf and reload")
+        guard let block, let relay = RelayStatus(json: block) else {
+            Output.error("hubagent relay: the relay is off; set relay = on in hubagent.conf and restart hubagent")
             return ExitCode.failure
         }
         if json {

@@ -6,7 +6,7 @@ import Platform
 /// cron jobs and Node-RED's exec node (docs/relay.md §1).
 enum SendCommand {
     static let help = """
-        Usage: hubagent send [--events] [--wait SECONDS] [--runtime-dir DIR] [FILE]
+        Usage: hubagent send [--events] [--wait SECONDS] [--runtime-dir DIR] [FILE | --data TEXT]
 
         Hands values to the running daemon's data relay, which checks them against
         datasources.yaml, keeps them on disk and uploads them to Insights Hub. Reads FILE, or
@@ -20,7 +20,8 @@ enum SendCommand {
 
             {"severity": "warning", "description": "door open", "timestamp": "…"}
 
-        Lines go in requests of at most 512 KiB; each request is all or nothing. When the relay
+        --data takes the lines as an argument instead (Node-RED's exec node appends msg.payload
+        to the command). Lines go in requests of at most 512 KiB; each request is all or nothing. When the relay
         cannot take data for now (starting, full, busy), it waits as the daemon asks, up to
         --wait seconds (default 30). The socket is data.sock in the runtime directory (default
         $RUNTIME_DIRECTORY, else \(Layout.defaultRuntimeDirectory)); the caller must be its owner or in
@@ -46,13 +47,14 @@ enum SendCommand {
         let options: Options
         do {
             options = try Options(
-                arguments, valued: ["runtime-dir", "state-dir", "config-dir", "wait"], switches: ["events"])
+                arguments, valued: ["runtime-dir", "state-dir", "config-dir", "wait", "data"], switches: ["events"])
         } catch {
             Output.error("hubagent send: \(error); see `hubagent help send`")
             return ExitCode.usage
         }
-        guard options.positional.count <= 1 else {
-            Output.error("hubagent send: at most one FILE; see `hubagent help send`")
+        let inline = options.values["data"]
+        guard options.positional.count <= (inline == nil ? 1 : 0) else {
+            Output.error("hubagent send: at most one FILE, or --data; see `hubagent help send`")
             return ExitCode.usage
         }
         let wait = options.values["wait"].flatMap(Double.init) ?? 30
@@ -67,13 +69,17 @@ enum SendCommand {
             return ExitCode.failure
         }
         let file = options.positional.first
-        let name = file.flatMap { $0 == "-" ? nil : $0 } ?? "standard input"
+        let name = inline != nil ? "--data" : file.flatMap { $0 == "-" ? nil : $0 } ?? "standard input"
         var input: LineBatches
-        do {
-            input = try LineBatches(path: file, maximumBytes: requestBytes)
-        } catch {
-            Output.error("hubagent send: \(error)")
-            return ExitCode.failure
+        if let inline {
+            input = LineBatches(bytes: Array(inline.utf8), maximumBytes: requestBytes)
+        } else {
+            do {
+                input = try LineBatches(path: file, maximumBytes: requestBytes)
+            } catch {
+                Output.error("hubagent send: \(error)")
+                return ExitCode.failure
+            }
         }
         defer { input.close() }
         var sender = Sender(socket: socket, events: options.flags.contains("events"), name: name, wait: wait)

@@ -34,6 +34,16 @@ public struct LineBatches {
         self.maximumBytes = maximumBytes
     }
 
+    /// Lines given in memory (`hubagent send --data`).
+    public init(bytes: [UInt8], maximumBytes: Int) {
+        fd = -1
+        ownsDescriptor = false
+        subject = "--data"
+        self.maximumBytes = maximumBytes
+        pending = bytes
+        atEnd = true
+    }
+
     public func close() {
         if ownsDescriptor { Glibc.close(fd) }
     }
@@ -61,6 +71,10 @@ public struct LineBatches {
     }
 
     private mutating func fill() throws(SystemError) {
+        guard fd >= 0 else {
+            atEnd = true
+            return
+        }
         var chunk = [UInt8](repeating: 0, count: 65_536)
         let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
         if count < 0 {
