@@ -72,3 +72,26 @@ final class JournalDeadLetterTests: JournalTestCase {
         XCTAssertEqual(try journal.deadLetters.list(limit: 5).map(\.sequence), [1, 3])
     }
 }
+
+extension JournalDeadLetterTests {
+    /// GIVEN a dead-letter file far over a cap that was lowered since WHEN opened THEN only the newest whole lines
+    /// that fit the cap are kept.
+    func testFileOverTheCapIsCutAtOpen() throws {
+        do {
+            let (journal, _) = try open()
+            for index in 0..<100 {
+                try journal.deadLetters.append(
+                    DeadLetter(sequence: UInt64(index), time: 0, reason: "400", record: .string("value")))
+            }
+        }
+        let limits = JournalLimits(maxDiskBytes: 64 << 20, segmentBytes: 4096, deadLetterBytes: 1024)
+        let (journal, _) = try open(limits)
+        XCTAssertLessThanOrEqual(journal.deadLetters.bytes, 1024)
+        XCTAssertGreaterThan(journal.deadLetters.count, 5)
+        let listed = try journal.deadLetters.list(limit: 1000)
+        XCTAssertEqual(listed.count, journal.deadLetters.count)
+        XCTAssertEqual(listed.last?.sequence, 99)
+        try journal.deadLetters.append(DeadLetter(sequence: 100, time: 0, reason: "400", record: .null))
+        XCTAssertEqual(try journal.deadLetters.list(limit: 1).map(\.sequence), [100])
+    }
+}

@@ -41,6 +41,34 @@ final class JournalFaultTests: JournalTestCase {
         XCTAssertEqual(try readAll(reopened).map(\.payload), (0..<6).map { Self.payload($0) })
     }
 
+    /// GIVEN a file size limit (RLIMIT_FSIZE) that lets only part of a frame reach the file WHEN appending THEN the
+    /// write fails (EFBIG), the partial frame is cut off at once, and the journal goes on after the limit is lifted.
+    func testPartialWriteIsCutOff() throws {
+        let (journal, _) = try open()
+        for index in 0..<3 { _ = try journal.append(payload: Self.payload(index), recordCount: 1, ingestTime: 0) }
+        let segment = directory + "/" + segmentNames().first!
+        let size = JournalFiles.read(segment).count
+        let resource = __rlimit_resource_t(RLIMIT_FSIZE.rawValue)
+        var saved = rlimit()
+        XCTAssertEqual(getrlimit(resource, &saved), 0)
+        let previousHandler = signal(SIGXFSZ, SIG_IGN)
+        var partial = rlimit(rlim_cur: rlim_t(size + 10), rlim_max: saved.rlim_max)
+        XCTAssertEqual(setrlimit(resource, &partial), 0)
+        XCTAssertThrowsError(try journal.append(payload: Self.payload(99), recordCount: 1, ingestTime: 0)) { error in
+            guard case JournalError.storage(let system)? = error as? JournalError else { return XCTFail("\(error)") }
+            XCTAssertEqual(system.errno, EFBIG)
+        }
+        let afterFailure = JournalFiles.read(segment).count
+        XCTAssertEqual(setrlimit(resource, &saved), 0)
+        signal(SIGXFSZ, previousHandler)
+        XCTAssertEqual(afterFailure, size, "nothing partial remains")
+        XCTAssertEqual(try journal.append(payload: Self.payload(3), recordCount: 1, ingestTime: 0), 4...4)
+        try journal.sync()
+        let (reopened, recovery) = try open()
+        XCTAssertTrue(recovery.isClean, "\(recovery)")
+        XCTAssertEqual(try readAll(reopened).map(\.payload), (0..<4).map { Self.payload($0) })
+    }
+
     /// GIVEN a failing write whose clean-up (ftruncate) fails too WHEN the next append comes THEN it goes to a new
     /// segment, and a reopen reads every frame.
     func testFailedCleanUpStartsANewSegment() throws {

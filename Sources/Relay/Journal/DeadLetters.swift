@@ -43,7 +43,8 @@ public struct DeadLetter: Equatable, Sendable {
 /// the file with the state-file recipe) and counted; its bytes count against `relay_max_disk`.
 /// Each append is synced: dead letters are rare, and the cursor moves past them right after.
 /// Not thread-safe, like the journal that owns it.
-public final class DeadLetters {
+// Unchecked: used only on the journal's queue, like the journal.
+public final class DeadLetters: @unchecked Sendable {
     static let fileName = "dead-letters.ndjson"
 
     public let path: String
@@ -65,11 +66,18 @@ public final class DeadLetters {
         self.maxBytes = maxBytes
         do { file = try AppendOnlyFile.open(path, writable: true) } catch { throw .directory(error) }
         guard let file else { return }
-        let content = try readAll(file)
+        var content = try readAll(file, limit: maxBytes)
+        if content.isEmpty == false, content.count < Int(truncatingIfNeeded: (try? file.size()) ?? 0) {
+            // Far over the cap (a smaller cap since, or not our file): keep the newest whole lines.
+            content = Array(content.drop { $0 != UInt8(ascii: "\n") }.dropFirst())
+            do { try directory.replace(Self.fileName, with: content) } catch { throw .storage(error) }
+            self.file = nil
+        }
         // A line cut short by a crash is dropped: everything after the last newline.
         let complete = content.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
         if complete < content.count {
-            do { try file.truncate(to: Int64(complete)) } catch { throw .storage(error) }
+            let writable = try openForAppend()
+            do { try writable.truncate(to: Int64(complete)) } catch { throw .storage(error) }
         }
         bytes = Int64(complete)
         count = content[0..<complete].reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
@@ -101,7 +109,7 @@ public final class DeadLetters {
 
     /// The newest `limit` dead letters, oldest first.
     public func list(limit: Int) throws(JournalError) -> [DeadLetter] {
-        guard let file, limit > 0 else { return [] }
+        guard limit > 0, let file = try existingFile() else { return [] }
         let content = try readAll(file)
         let lines = content[0..<min(content.count, Int(bytes))].split(separator: UInt8(ascii: "\n"))
         var result = [DeadLetter]()
@@ -116,8 +124,14 @@ public final class DeadLetters {
 
     /// Keeps the newest lines that fit in `budget` bytes.
     private func trim(keeping budget: Int64) throws(JournalError) {
-        guard let file else { return }
-        let content = try readAll(file)
+        guard let file = try existingFile() else { return }
+        var content = try readAll(file, limit: maxBytes)
+        if content.isEmpty == false, content.count < Int(truncatingIfNeeded: (try? file.size()) ?? 0) {
+            // Far over the cap (a smaller cap since, or not our file): keep the newest whole lines.
+            content = Array(content.drop { $0 != UInt8(ascii: "\n") }.dropFirst())
+            do { try directory.replace(Self.fileName, with: content) } catch { throw .storage(error) }
+            self.file = nil
+        }
         var lines = content[0..<min(content.count, Int(bytes))].split(separator: UInt8(ascii: "\n"))
         var kept: Int64 = 0
         var keepFrom = lines.count
@@ -139,16 +153,15 @@ public final class DeadLetters {
         trimmed += UInt64(removed)
     }
 
-    private func openForAppend() throws(JournalError) -> AppendOnlyFile {
+    /// The file, opened again after a rewrite; nil when there is none.
+    private func existingFile() throws(JournalError) -> AppendOnlyFile? {
         if let file { return file }
-        do {
-            if let existing = try AppendOnlyFile.open(path, writable: true) {
-                file = existing
-                return existing
-            }
-        } catch {
-            throw .directory(error)
-        }
+        do { file = try AppendOnlyFile.open(path, writable: true) } catch { throw .directory(error) }
+        return file
+    }
+
+    private func openForAppend() throws(JournalError) -> AppendOnlyFile {
+        if let existing = try existingFile() { return existing }
         do {
             let created = try AppendOnlyFile.create(path)
             // The new name must survive a crash like its content.
@@ -160,10 +173,12 @@ public final class DeadLetters {
         }
     }
 
-    private func readAll(_ file: AppendOnlyFile) throws(JournalError) -> [UInt8] {
+    /// The whole file, or its last `limit` bytes when it is larger (at open, a file far over its cap).
+    private func readAll(_ file: AppendOnlyFile, limit: Int64? = nil) throws(JournalError) -> [UInt8] {
         do {
             let size = try file.size()
-            return try file.read(count: Int(size), at: 0)
+            let start = max(0, size - (limit ?? size))
+            return try file.read(count: Int(size - start), at: start)
         } catch {
             throw .storage(error)
         }
