@@ -95,3 +95,18 @@ extension JournalDeadLetterTests {
         XCTAssertEqual(try journal.deadLetters.list(limit: 1).map(\.sequence), [100])
     }
 }
+
+extension JournalDeadLetterTests {
+    /// GIVEN a journal in use with a dead-letter line half written WHEN listed from outside (the CLI) THEN the
+    /// complete lines, and the file is left as it was.
+    func testListingFromOutsideChangesNothing() throws {
+        let (journal, _) = try open()
+        try journal.deadLetters.append(DeadLetter(sequence: 4, time: 5, reason: "400", record: .null))
+        let path = directory + "/dead-letters.ndjson"
+        JournalFiles.write(path, JournalFiles.read(path) + Array("{\"seq\":5".utf8))
+        let before = JournalFiles.read(path)
+        XCTAssertEqual(try DeadLetters.list(directory: directory, limit: 10).map(\.sequence), [4])
+        XCTAssertEqual(JournalFiles.read(path), before)
+        XCTAssertEqual(try DeadLetters.list(directory: root + "/nothing", limit: 10), [])
+    }
+}

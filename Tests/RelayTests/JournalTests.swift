@@ -57,6 +57,7 @@ final class JournalTests: JournalTestCase {
         let (journal, recovery) = try open()
         XCTAssertTrue(recovery.isClean, "\(recovery)")
         XCTAssertEqual(recovery.unacknowledgedRecords, 20)
+        XCTAssertEqual(recovery.frames, 10)
         XCTAssertEqual(try readAll(journal), appended)
         XCTAssertEqual(try journal.append(payload: [1], recordCount: 1, ingestTime: 99), 21...21)
         try journal.sync()

@@ -111,7 +111,27 @@ public final class DeadLetters: @unchecked Sendable {
     public func list(limit: Int) throws(JournalError) -> [DeadLetter] {
         guard limit > 0, let file = try existingFile() else { return [] }
         let content = try readAll(file)
-        let lines = content[0..<min(content.count, Int(bytes))].split(separator: UInt8(ascii: "\n"))
+        return try Self.parse(content[0..<min(content.count, Int(bytes))], path: path, limit: limit)
+    }
+
+    /// The newest `limit` dead letters of the journal in `directory`, oldest first, without changing
+    /// anything there: for `hubagent relay dead-letters` while the daemon runs. A line still being
+    /// written is left out.
+    public static func list(directory: String, limit: Int) throws(JournalError) -> [DeadLetter] {
+        let path = directory + "/" + fileName
+        let opened: AppendOnlyFile?
+        do { opened = try AppendOnlyFile.open(path, writable: false) } catch { throw .directory(error) }
+        guard let file = opened, limit > 0 else { return [] }
+        let content: [UInt8]
+        do { content = try file.read(count: Int(try file.size()), at: 0) } catch { throw .storage(error) }
+        let complete = content.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
+        return try parse(content[0..<complete], path: path, limit: limit)
+    }
+
+    private static func parse(_ content: ArraySlice<UInt8>, path: String, limit: Int) throws(JournalError)
+        -> [DeadLetter]
+    {
+        let lines = content.split(separator: UInt8(ascii: "\n"))
         var result = [DeadLetter]()
         for (index, line) in lines.enumerated().suffix(limit) {
             guard let json = try? JSONValue.parse(Array(line)), let letter = DeadLetter(json) else {

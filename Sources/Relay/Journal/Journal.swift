@@ -53,6 +53,8 @@ public final class Journal: @unchecked Sendable {
     private var mustRoll = false
     private var nextGeneration = 0
     private var head: Head?
+    /// A header could not be read while looking for `head`: it is unknown, not absent.
+    private var headLost = false
     private var reports: [JournalDropReport] = []
     private var storedDrops = JournalDrops()
 
@@ -165,7 +167,8 @@ public final class Journal: @unchecked Sendable {
                 firstSequence: first, bytes: 0, nextSequence: first, generation: journal.newGeneration())
             let size: Int64
             do { size = try file.size() } catch { throw .storage(error) }
-            let defect = try journal.scan(&segment, file: file, size: size, verify: isLast)
+            let (defect, frames) = try journal.scan(&segment, file: file, size: size, verify: isLast)
+            recovery.frames += frames
             if let defect {
                 // The records between the cut and the next segment are known lost; a torn last
                 // segment loses none that anyone was promised.
@@ -210,8 +213,9 @@ public final class Journal: @unchecked Sendable {
     /// Walks the frames of `segment` from its start; sets its trusted end and records. Returns
     /// what stopped the walk before the end of the file, if anything.
     private func scan(_ segment: inout Segment, file: AppendOnlyFile, size: Int64, verify: Bool) throws(JournalError)
-        -> FrameDefect?
+        -> (defect: FrameDefect?, frames: Int)
     {
+        var frames = 0
         var offset: Int64 = 0
         var expected = segment.firstSequence
         defer {
@@ -225,23 +229,26 @@ public final class Journal: @unchecked Sendable {
             }
             let header: FrameFormat.Header
             switch FrameFormat.parseHeader(headerBytes) {
-            case .failure(let defect): return defect
+            case .failure(let defect): return (defect, frames)
             case .success(let parsed): header = parsed
             }
-            if header.firstSequence != expected { return .sequenceGap(expected: expected, found: header.firstSequence) }
+            if header.firstSequence != expected {
+                return (.sequenceGap(expected: expected, found: header.firstSequence), frames)
+            }
             let present = size - offset
             if Int64(header.frameBytes) > present {
-                return .shortFrame(needed: header.frameBytes, present: Int(present))
+                return (.shortFrame(needed: header.frameBytes, present: Int(present)), frames)
             }
             if verify {
                 let frame: [UInt8]
                 do { frame = try file.read(count: header.frameBytes, at: offset) } catch { throw .storage(error) }
-                if let defect = FrameFormat.verify(frame, header) { return defect }
+                if let defect = FrameFormat.verify(frame, header) { return (defect, frames) }
             }
             offset += Int64(header.frameBytes)
             expected = header.nextSequence
+            frames += 1
         }
-        return nil
+        return (nil, frames)
     }
 
     // MARK: Appending
@@ -285,7 +292,10 @@ public final class Journal: @unchecked Sendable {
         segments[index].nextSequence += UInt64(recordCount)
         nextSequence += UInt64(recordCount)
         unsyncedBytes += frameBytes
-        if head == nil {
+        if headLost {
+            advanceHead()
+        } else if head == nil {
+            // Everything before this frame was acknowledged.
             head = Head(
                 segmentFirst: segments[index].firstSequence, offset: offset, ingestTime: ingestTime,
                 nextSequence: nextSequence)
@@ -543,7 +553,7 @@ public final class Journal: @unchecked Sendable {
         var offset: Int64
         if let head, head.nextSequence - 1 > acknowledged, segmentIndex(first: head.segmentFirst) != nil {
             return
-        } else if let head {
+        } else if let head, !headLost {
             first = head.segmentFirst
             offset = head.offset
         } else if let segment = segments.first {
@@ -553,6 +563,7 @@ public final class Journal: @unchecked Sendable {
             return
         }
         head = nil
+        headLost = false
         var file: AppendOnlyFile?
         while true {
             guard let index = segments.firstIndex(where: { $0.firstSequence >= first }) else { return }
@@ -572,7 +583,11 @@ public final class Journal: @unchecked Sendable {
             if file == nil { file = try? AppendOnlyFile.open(path(of: segment), writable: false) }
             guard let file, let bytes = try? file.read(count: FrameFormat.headerSize, at: offset),
                 case .success(let header) = FrameFormat.parseHeader(bytes)
-            else { return }
+            else {
+                // Unknown for now (the reader will cut a bad frame); looked for again later.
+                headLost = true
+                return
+            }
             if header.nextSequence - 1 > acknowledged {
                 head = Head(
                     segmentFirst: first, offset: offset, ingestTime: header.ingestTime,
