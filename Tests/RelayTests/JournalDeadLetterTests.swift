@@ -110,3 +110,19 @@ extension JournalDeadLetterTests {
         XCTAssertEqual(try DeadLetters.list(directory: root + "/nothing", limit: 10), [])
     }
 }
+
+extension JournalDeadLetterTests {
+    /// GIVEN a dead record with a 100,000-character value WHEN dead-lettered THEN its line keeps the start of the
+    /// record, marked truncated, and stays far below the cap.
+    func testHugeRecordIsShortened() throws {
+        let (journal, _) = try open()
+        let huge = String(repeating: "é", count: 100_000)
+        try journal.deadLetters.append(DeadLetter(sequence: 1, time: 0, reason: "413", record: .string(huge)))
+        XCTAssertLessThan(journal.deadLetters.bytes, 4096)
+        let listed = try journal.deadLetters.list(limit: 1)
+        XCTAssertEqual(listed.first?.reason, "413")
+        guard let text = listed.first?.record["truncated"]?.stringValue else { return XCTFail("\(listed)") }
+        XCTAssertTrue(text.hasPrefix("\"éé"))
+        XCTAssertTrue(text.hasSuffix("…"))
+    }
+}

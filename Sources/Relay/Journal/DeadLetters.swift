@@ -83,12 +83,27 @@ public final class DeadLetters: @unchecked Sendable {
         count = content[0..<complete].reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
     }
 
+    /// Characters of a record kept in a line that would otherwise pass `lineLimit`.
+    static let shortenedRecord = 1024
+
+    /// The longest line kept as it is.
+    private var lineLimit: Int { Int(min(16 << 10, max(2048, maxBytes / 8))) }
+
     /// Appends `letters` (one synced write), trimming the oldest lines first when the cap needs it.
     public func append(_ letters: [DeadLetter]) throws(JournalError) {
         guard !letters.isEmpty else { return }
         var lines = [UInt8]()
         for letter in letters {
-            lines += Array(letter.json.serialized.utf8)
+            var line = Array(letter.json.serialized.utf8)
+            if line.count > lineLimit {
+                // A BIG_STRING value can be 100,000 characters: keep the start, so one record never
+                // takes the cap for itself.
+                var shortened = letter
+                let text = letter.record.serialized
+                shortened.record = .object([("truncated", .string(String(text.prefix(Self.shortenedRecord)) + "…"))])
+                line = Array(shortened.json.serialized.utf8)
+            }
+            lines += line
             lines.append(UInt8(ascii: "\n"))
         }
         guard Int64(lines.count) <= maxBytes / 2 else { throw .tooLarge(bytes: lines.count, limit: Int(maxBytes / 2)) }

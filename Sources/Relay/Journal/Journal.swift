@@ -333,7 +333,7 @@ public final class Journal: @unchecked Sendable {
         next.acknowledged = max(acknowledged, last.lastSequence)
         var lost: UInt64 = 0
         var newReports = [JournalDropReport]()
-        for segment in dropped {
+        for segment in dropped where !segment.isEmpty {
             let records = unacknowledged(in: segment)
             lost += records
             newReports.append(
