@@ -31,6 +31,7 @@ public final class Journal: @unchecked Sendable {
     private struct Head {
         var segmentFirst: UInt64
         var offset: Int64
+        var firstSequence: UInt64
         var ingestTime: Int64
         var nextSequence: UInt64
     }
@@ -76,8 +77,10 @@ public final class Journal: @unchecked Sendable {
     static func parseSegmentName(_ name: String) -> UInt64? {
         guard name.hasPrefix(segmentPrefix), name.hasSuffix(segmentSuffix) else { return nil }
         let digits = name.dropFirst(segmentPrefix.count).dropLast(segmentSuffix.count)
-        guard digits.count == 20, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-        return UInt64(digits)
+        guard digits.count == 20, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let first = UInt64(digits),
+            first >= 1
+        else { return nil }
+        return first
     }
 
     private init(
@@ -297,8 +300,8 @@ public final class Journal: @unchecked Sendable {
         } else if head == nil {
             // Everything before this frame was acknowledged.
             head = Head(
-                segmentFirst: segments[index].firstSequence, offset: offset, ingestTime: ingestTime,
-                nextSequence: nextSequence)
+                segmentFirst: segments[index].firstSequence, offset: offset, firstSequence: first,
+                ingestTime: ingestTime, nextSequence: nextSequence)
         }
         return first...(nextSequence - 1)
     }
@@ -551,14 +554,18 @@ public final class Journal: @unchecked Sendable {
     private func advanceHead() {
         var first: UInt64
         var offset: Int64
+        // Headers of older segments were not CRC-checked: each must continue the numbering.
+        var expected: UInt64
         if let head, head.nextSequence - 1 > acknowledged, segmentIndex(first: head.segmentFirst) != nil {
             return
         } else if let head, !headLost {
             first = head.segmentFirst
             offset = head.offset
+            expected = head.firstSequence
         } else if let segment = segments.first {
             first = segment.firstSequence
             offset = 0
+            expected = first
         } else {
             return
         }
@@ -570,6 +577,7 @@ public final class Journal: @unchecked Sendable {
             if segments[index].firstSequence != first {
                 first = segments[index].firstSequence
                 offset = 0
+                expected = first
                 file = nil
             }
             let segment = segments[index]
@@ -577,12 +585,13 @@ public final class Journal: @unchecked Sendable {
                 guard index + 1 < segments.count else { return }
                 first = segments[index + 1].firstSequence
                 offset = 0
+                expected = first
                 file = nil
                 continue
             }
             if file == nil { file = try? AppendOnlyFile.open(path(of: segment), writable: false) }
             guard let file, let bytes = try? file.read(count: FrameFormat.headerSize, at: offset),
-                case .success(let header) = FrameFormat.parseHeader(bytes)
+                case .success(let header) = FrameFormat.parseHeader(bytes), header.firstSequence == expected
             else {
                 // Unknown for now (the reader will cut a bad frame); looked for again later.
                 headLost = true
@@ -590,11 +599,12 @@ public final class Journal: @unchecked Sendable {
             }
             if header.nextSequence - 1 > acknowledged {
                 head = Head(
-                    segmentFirst: first, offset: offset, ingestTime: header.ingestTime,
-                    nextSequence: header.nextSequence)
+                    segmentFirst: first, offset: offset, firstSequence: header.firstSequence,
+                    ingestTime: header.ingestTime, nextSequence: header.nextSequence)
                 return
             }
             offset += Int64(header.frameBytes)
+            expected = header.nextSequence
         }
     }
 
