@@ -423,7 +423,7 @@ public final class Journal: @unchecked Sendable {
     }
 
     /// Records that every record up to `sequence` is done (the exchange answered 200) with the
-    /// state-file recipe, then deletes the segments that holds nothing else. A sequence at or
+    /// state-file recipe, then deletes the segments that hold nothing else. A sequence at or
     /// below the cursor changes nothing.
     public func acknowledge(through sequence: UInt64) throws(JournalError) {
         guard sequence > acknowledged else { return }
