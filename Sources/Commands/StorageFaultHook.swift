@@ -23,6 +23,7 @@
 
         static let names: [String: Syscall.Name] = [
             "open": .open, "openat": .open, "write": .write, "fsync": .fsync, "fdatasync": .fsync,
+            "pwrite": .write, "pread": .read, "ftruncate": .write,
             "rename": .rename, "renameat": .rename, "renameat2": .rename, "unlink": .unlink, "unlinkat": .unlink,
             "close": .close, "read": .read, "mkdir": .mkdir,
         ]

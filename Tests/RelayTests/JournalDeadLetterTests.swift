@@ -72,3 +72,57 @@ final class JournalDeadLetterTests: JournalTestCase {
         XCTAssertEqual(try journal.deadLetters.list(limit: 5).map(\.sequence), [1, 3])
     }
 }
+
+extension JournalDeadLetterTests {
+    /// GIVEN a dead-letter file far over a cap that was lowered since WHEN opened THEN only the newest whole lines
+    /// that fit the cap are kept.
+    func testFileOverTheCapIsCutAtOpen() throws {
+        do {
+            let (journal, _) = try open()
+            for index in 0..<100 {
+                try journal.deadLetters.append(
+                    DeadLetter(sequence: UInt64(index), time: 0, reason: "400", record: .string("value")))
+            }
+        }
+        let limits = JournalLimits(maxDiskBytes: 64 << 20, segmentBytes: 4096, deadLetterBytes: 1024)
+        let (journal, _) = try open(limits)
+        XCTAssertLessThanOrEqual(journal.deadLetters.bytes, 1024)
+        XCTAssertGreaterThan(journal.deadLetters.count, 5)
+        let listed = try journal.deadLetters.list(limit: 1000)
+        XCTAssertEqual(listed.count, journal.deadLetters.count)
+        XCTAssertEqual(listed.last?.sequence, 99)
+        try journal.deadLetters.append(DeadLetter(sequence: 100, time: 0, reason: "400", record: .null))
+        XCTAssertEqual(try journal.deadLetters.list(limit: 1).map(\.sequence), [100])
+    }
+}
+
+extension JournalDeadLetterTests {
+    /// GIVEN a journal in use with a dead-letter line half written WHEN listed from outside (the CLI) THEN the
+    /// complete lines, and the file is left as it was.
+    func testListingFromOutsideChangesNothing() throws {
+        let (journal, _) = try open()
+        try journal.deadLetters.append(DeadLetter(sequence: 4, time: 5, reason: "400", record: .null))
+        let path = directory + "/dead-letters.ndjson"
+        JournalFiles.write(path, JournalFiles.read(path) + Array("{\"seq\":5".utf8))
+        let before = JournalFiles.read(path)
+        XCTAssertEqual(try DeadLetters.list(directory: directory, limit: 10).map(\.sequence), [4])
+        XCTAssertEqual(JournalFiles.read(path), before)
+        XCTAssertEqual(try DeadLetters.list(directory: root + "/nothing", limit: 10), [])
+    }
+}
+
+extension JournalDeadLetterTests {
+    /// GIVEN a dead record with a 100,000-character value WHEN dead-lettered THEN its line keeps the start of the
+    /// record, marked truncated, and stays far below the cap.
+    func testHugeRecordIsShortened() throws {
+        let (journal, _) = try open()
+        let huge = String(repeating: "é", count: 100_000)
+        try journal.deadLetters.append(DeadLetter(sequence: 1, time: 0, reason: "413", record: .string(huge)))
+        XCTAssertLessThan(journal.deadLetters.bytes, 4096)
+        let listed = try journal.deadLetters.list(limit: 1)
+        XCTAssertEqual(listed.first?.reason, "413")
+        guard let text = listed.first?.record["truncated"]?.stringValue else { return XCTFail("\(listed)") }
+        XCTAssertTrue(text.hasPrefix("\"éé"))
+        XCTAssertTrue(text.hasSuffix("…"))
+    }
+}

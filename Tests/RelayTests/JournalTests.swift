@@ -57,6 +57,7 @@ final class JournalTests: JournalTestCase {
         let (journal, recovery) = try open()
         XCTAssertTrue(recovery.isClean, "\(recovery)")
         XCTAssertEqual(recovery.unacknowledgedRecords, 20)
+        XCTAssertEqual(recovery.frames, 10)
         XCTAssertEqual(try readAll(journal), appended)
         XCTAssertEqual(try journal.append(payload: [1], recordCount: 1, ingestTime: 99), 21...21)
         try journal.sync()
@@ -226,5 +227,21 @@ final class JournalTests: JournalTestCase {
         XCTAssertEqual(journal.drops.age, 12)
         XCTAssertEqual(journal.acknowledged, 20)
         XCTAssertEqual(journal.usage.unacknowledgedRecords, 20)
+    }
+}
+
+extension JournalTests {
+    /// GIVEN segment names WHEN parsed THEN only `segment.<20 digits ≥ 1>.log` is one, and names sort by number.
+    func testSegmentNames() {
+        XCTAssertEqual(Journal.segmentName(1), "segment.00000000000000000001.log")
+        XCTAssertEqual(Journal.parseSegmentName(Journal.segmentName(UInt64.max)), UInt64.max)
+        XCTAssertEqual(Journal.parseSegmentName("segment.00000000000000000042.log"), 42)
+        for bad in [
+            "segment.00000000000000000000.log", "segment.42.log", "segment.0000000000000000004x.log",
+            "segment.00000000000000000042.log.tmp", "cursor",
+        ] {
+            XCTAssertNil(Journal.parseSegmentName(bad), bad)
+        }
+        XCTAssertLessThan(Journal.segmentName(9), Journal.segmentName(10))
     }
 }

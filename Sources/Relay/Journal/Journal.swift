@@ -31,6 +31,7 @@ public final class Journal: @unchecked Sendable {
     private struct Head {
         var segmentFirst: UInt64
         var offset: Int64
+        var firstSequence: UInt64
         var ingestTime: Int64
         var nextSequence: UInt64
     }
@@ -53,6 +54,8 @@ public final class Journal: @unchecked Sendable {
     private var mustRoll = false
     private var nextGeneration = 0
     private var head: Head?
+    /// A header could not be read while looking for `head`: it is unknown, not absent.
+    private var headLost = false
     private var reports: [JournalDropReport] = []
     private var storedDrops = JournalDrops()
 
@@ -74,8 +77,10 @@ public final class Journal: @unchecked Sendable {
     static func parseSegmentName(_ name: String) -> UInt64? {
         guard name.hasPrefix(segmentPrefix), name.hasSuffix(segmentSuffix) else { return nil }
         let digits = name.dropFirst(segmentPrefix.count).dropLast(segmentSuffix.count)
-        guard digits.count == 20, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-        return UInt64(digits)
+        guard digits.count == 20, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let first = UInt64(digits),
+            first >= 1
+        else { return nil }
+        return first
     }
 
     private init(
@@ -165,7 +170,8 @@ public final class Journal: @unchecked Sendable {
                 firstSequence: first, bytes: 0, nextSequence: first, generation: journal.newGeneration())
             let size: Int64
             do { size = try file.size() } catch { throw .storage(error) }
-            let defect = try journal.scan(&segment, file: file, size: size, verify: isLast)
+            let (defect, frames) = try journal.scan(&segment, file: file, size: size, verify: isLast)
+            recovery.frames += frames
             if let defect {
                 // The records between the cut and the next segment are known lost; a torn last
                 // segment loses none that anyone was promised.
@@ -210,8 +216,9 @@ public final class Journal: @unchecked Sendable {
     /// Walks the frames of `segment` from its start; sets its trusted end and records. Returns
     /// what stopped the walk before the end of the file, if anything.
     private func scan(_ segment: inout Segment, file: AppendOnlyFile, size: Int64, verify: Bool) throws(JournalError)
-        -> FrameDefect?
+        -> (defect: FrameDefect?, frames: Int)
     {
+        var frames = 0
         var offset: Int64 = 0
         var expected = segment.firstSequence
         defer {
@@ -225,23 +232,26 @@ public final class Journal: @unchecked Sendable {
             }
             let header: FrameFormat.Header
             switch FrameFormat.parseHeader(headerBytes) {
-            case .failure(let defect): return defect
+            case .failure(let defect): return (defect, frames)
             case .success(let parsed): header = parsed
             }
-            if header.firstSequence != expected { return .sequenceGap(expected: expected, found: header.firstSequence) }
+            if header.firstSequence != expected {
+                return (.sequenceGap(expected: expected, found: header.firstSequence), frames)
+            }
             let present = size - offset
             if Int64(header.frameBytes) > present {
-                return .shortFrame(needed: header.frameBytes, present: Int(present))
+                return (.shortFrame(needed: header.frameBytes, present: Int(present)), frames)
             }
             if verify {
                 let frame: [UInt8]
                 do { frame = try file.read(count: header.frameBytes, at: offset) } catch { throw .storage(error) }
-                if let defect = FrameFormat.verify(frame, header) { return defect }
+                if let defect = FrameFormat.verify(frame, header) { return (defect, frames) }
             }
             offset += Int64(header.frameBytes)
             expected = header.nextSequence
+            frames += 1
         }
-        return nil
+        return (nil, frames)
     }
 
     // MARK: Appending
@@ -285,10 +295,13 @@ public final class Journal: @unchecked Sendable {
         segments[index].nextSequence += UInt64(recordCount)
         nextSequence += UInt64(recordCount)
         unsyncedBytes += frameBytes
-        if head == nil {
+        if headLost {
+            advanceHead()
+        } else if head == nil {
+            // Everything before this frame was acknowledged.
             head = Head(
-                segmentFirst: segments[index].firstSequence, offset: offset, ingestTime: ingestTime,
-                nextSequence: nextSequence)
+                segmentFirst: segments[index].firstSequence, offset: offset, firstSequence: first,
+                ingestTime: ingestTime, nextSequence: nextSequence)
         }
         return first...(nextSequence - 1)
     }
@@ -323,7 +336,7 @@ public final class Journal: @unchecked Sendable {
         next.acknowledged = max(acknowledged, last.lastSequence)
         var lost: UInt64 = 0
         var newReports = [JournalDropReport]()
-        for segment in dropped {
+        for segment in dropped where !segment.isEmpty {
             let records = unacknowledged(in: segment)
             lost += records
             newReports.append(
@@ -410,7 +423,7 @@ public final class Journal: @unchecked Sendable {
     }
 
     /// Records that every record up to `sequence` is done (the exchange answered 200) with the
-    /// state-file recipe, then deletes the segments that holds nothing else. A sequence at or
+    /// state-file recipe, then deletes the segments that hold nothing else. A sequence at or
     /// below the cursor changes nothing.
     public func acknowledge(through sequence: UInt64) throws(JournalError) {
         guard sequence > acknowledged else { return }
@@ -541,24 +554,30 @@ public final class Journal: @unchecked Sendable {
     private func advanceHead() {
         var first: UInt64
         var offset: Int64
+        // Headers of older segments were not CRC-checked: each must continue the numbering.
+        var expected: UInt64
         if let head, head.nextSequence - 1 > acknowledged, segmentIndex(first: head.segmentFirst) != nil {
             return
-        } else if let head {
+        } else if let head, !headLost {
             first = head.segmentFirst
             offset = head.offset
+            expected = head.firstSequence
         } else if let segment = segments.first {
             first = segment.firstSequence
             offset = 0
+            expected = first
         } else {
             return
         }
         head = nil
+        headLost = false
         var file: AppendOnlyFile?
         while true {
             guard let index = segments.firstIndex(where: { $0.firstSequence >= first }) else { return }
             if segments[index].firstSequence != first {
                 first = segments[index].firstSequence
                 offset = 0
+                expected = first
                 file = nil
             }
             let segment = segments[index]
@@ -566,20 +585,26 @@ public final class Journal: @unchecked Sendable {
                 guard index + 1 < segments.count else { return }
                 first = segments[index + 1].firstSequence
                 offset = 0
+                expected = first
                 file = nil
                 continue
             }
             if file == nil { file = try? AppendOnlyFile.open(path(of: segment), writable: false) }
             guard let file, let bytes = try? file.read(count: FrameFormat.headerSize, at: offset),
-                case .success(let header) = FrameFormat.parseHeader(bytes)
-            else { return }
+                case .success(let header) = FrameFormat.parseHeader(bytes), header.firstSequence == expected
+            else {
+                // Unknown for now (the reader will cut a bad frame); looked for again later.
+                headLost = true
+                return
+            }
             if header.nextSequence - 1 > acknowledged {
                 head = Head(
-                    segmentFirst: first, offset: offset, ingestTime: header.ingestTime,
-                    nextSequence: header.nextSequence)
+                    segmentFirst: first, offset: offset, firstSequence: header.firstSequence,
+                    ingestTime: header.ingestTime, nextSequence: header.nextSequence)
                 return
             }
             offset += Int64(header.frameBytes)
+            expected = header.nextSequence
         }
     }
 

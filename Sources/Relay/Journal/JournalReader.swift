@@ -7,7 +7,8 @@ import Platform
 /// journal's changes: a segment deleted under it is skipped. Every returned frame's CRC was
 /// checked; a frame that fails is cut from the journal (`Journal.takeDropReports` says so) and
 /// reading goes on with the next segment. Used on the journal's queue only.
-public final class JournalReader {
+// Unchecked: used only on the journal's queue.
+public final class JournalReader: @unchecked Sendable {
     private let journal: Journal
     /// Frames whose records are all at or below this are skipped.
     private let after: UInt64

@@ -132,6 +132,8 @@ public struct JournalRecovery: Equatable, Sendable, CustomStringConvertible {
     public var cursor: CursorState = .missing
     /// Segments found (after removing the fully acknowledged and empty ones).
     public var segments = 0
+    /// Frames kept: checked whole in the last segment, by their headers in the others.
+    public var frames = 0
     public var unacknowledgedRecords: UInt64 = 0
     /// Segment files deleted at open: fully acknowledged, or empty.
     public var removedSegments: [String] = []
@@ -149,7 +151,7 @@ public struct JournalRecovery: Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        var parts = ["\(segments) segment(s), \(unacknowledgedRecords) unsent record(s)"]
+        var parts = ["\(segments) segment(s), \(frames) frame(s), \(unacknowledgedRecords) unsent record(s)"]
         if case .corrupt(let why) = cursor { parts.append("cursor unreadable (\(why)): every stored frame is resent") }
         parts += cuts.map(\.description)
         if !removedSegments.isEmpty { parts.append("removed \(removedSegments.count) sent or empty segment(s)") }
