@@ -295,6 +295,19 @@ final class IngestTimeseriesTests: XCTestCase {
             TimeseriesIngest.parse(body: [0x5B, 0xFF, 0x5D], format: .json, catalog: Self.catalog, now: 0).failure,
             .notUTF8)
         XCTAssertNotNil(IngestRejection.empty.responseJSON["errors"])
+        // A byte order mark from an editor is skipped in both forms.
+        XCTAssertNotNil(ingest("\u{FEFF}[{\"values\":[{\"dataPointId\":\"dp-temp\",\"value\":1}]}]", .json).success)
+        XCTAssertNotNil(ingest("\u{FEFF}{\"dataPointId\":\"dp-temp\",\"value\":1}").success)
+        XCTAssertEqual(ingest("\u{FEFF} ").failure, .empty)
+    }
+
+    /// GIVEN Content-Type headers WHEN mapped THEN NDJSON, JSON, none and others are told apart.
+    func testFormatFromContentType() {
+        XCTAssertEqual(TimeseriesIngest.Format(contentType: "application/x-ndjson"), .ndjson)
+        XCTAssertEqual(TimeseriesIngest.Format(contentType: "Application/NDJSON; charset=utf-8"), .ndjson)
+        XCTAssertEqual(TimeseriesIngest.Format(contentType: "application/json;charset=UTF-8"), .json)
+        XCTAssertEqual(TimeseriesIngest.Format(contentType: nil), .json)
+        XCTAssertNil(TimeseriesIngest.Format(contentType: "text/plain"))
     }
 
     /// A rough timing of parse + validate + encode for a 1,000-value request, printed, not asserted.

@@ -73,7 +73,9 @@ extension RawJSON {
     }
 
     /// `node` as a value of `type`: a JSON number, boolean or string (the Node SDK sends strings:
-    /// "10", "true"); a string must read as the type.
+    /// "10", "true"); a string must read as the type. STRING and BIG_STRING also take a number or a
+    /// boolean, stored as its JSON text (`12.50` stays "12.50"); TIMESTAMP takes ISO 8601 or epoch
+    /// milliseconds and stores the exchange's form.
     func recordValue(_ node: Node, as type: DataPointType) throws(ValueProblem) -> RecordValue {
         if case .null = node { throw ValueProblem(reason: "value is null; send a \(type.rawValue) value") }
         switch type {
