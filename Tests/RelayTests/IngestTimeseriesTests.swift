@@ -270,6 +270,9 @@ final class IngestTimeseriesTests: XCTestCase {
             "{\"dataPointId\":\"dp-temp\",\"value\":1}\nnot json\n[1]\n{\"value\":1}\n{\"dataPointId\":1,\"value\":1}"
         XCTAssertEqual(
             errors(ingest(lines)).map { "\($0.index) \($0.field)" }, ["1 ", "2 ", "3 dataPointId", "4 dataPointId"])
+        XCTAssertEqual(
+            errors(ingest(#"{"dataPointId":"dp-temp","value":1,"value":2}"#)).map { "\($0.index) \($0.field)" },
+            ["0 value"])
     }
 
     /// GIVEN more bad records than the cap WHEN parsed THEN the first 100 are listed and all are counted.
@@ -286,6 +289,7 @@ final class IngestTimeseriesTests: XCTestCase {
         XCTAssertEqual(ingest("", .json).failure, .empty)
         XCTAssertEqual(ingest(" \n\n", .ndjson).failure, .empty)
         XCTAssertEqual(ingest("[]", .json).failure, .empty)
+        XCTAssertEqual(ingest(#"[{"timestamp":"2026-12-03T10:45:00Z","values":[]}]"#, .json).failure, .empty)
         guard case .failure(.notJSON(let line, _, _)) = ingest("[\n{", .json) else { return XCTFail() }
         XCTAssertEqual(line, 2)
         guard case .failure(.wrongShape) = ingest(#"{"dataPointId":"dp-temp","value":1}"#, .json) else {

@@ -44,6 +44,13 @@ public enum EventIngest {
         }
 
         let allowed = ["severity", "type", "timestamp", "description", "correlationId", "details"]
+        var names = Set<String>()
+        for (key, _) in members where !names.insert(key).inserted {
+            // JSON leaves it open which of two equal names counts, so neither is guessed.
+            fail(
+                DisplayText.sanitized(key, limit: 64),
+                "\(DisplayText.sanitized(key, limit: 40)) appears twice; keep one")
+        }
         for (key, _) in members where !allowed.contains(key) {
             fail(
                 DisplayText.sanitized(key, limit: 64),

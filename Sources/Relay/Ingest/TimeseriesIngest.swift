@@ -90,6 +90,8 @@ public enum TimeseriesIngest {
             guard any else { return .failure(.empty) }
         }
         guard reader.errors.isEmpty else { return .failure(reader.errors.rejection) }
+        // Entries whose `values` are all empty: nothing to store, like `[]`.
+        guard !reader.entries.isEmpty else { return .failure(.empty) }
         return .success(reader.entries)
     }
 
@@ -145,9 +147,9 @@ public enum TimeseriesIngest {
             var valuesNode: RawJSON.Node?
             for member in members {
                 if json.text(member.key, equals: "timestamp") {
-                    timestampNode = member.value
+                    once(&timestampNode, member, index, nil)
                 } else if json.text(member.key, equals: "values") {
-                    valuesNode = member.value
+                    once(&valuesNode, member, index, nil)
                 } else {
                     unknownMember(member.key, index, nil, allowed: "timestamp, values")
                 }
@@ -203,13 +205,13 @@ public enum TimeseriesIngest {
             var timestampNode: RawJSON.Node?
             for member in members {
                 if json.text(member.key, equals: "dataPointId") {
-                    reference = member.value
+                    once(&reference, member, index, valueIndex)
                 } else if json.text(member.key, equals: "value") {
-                    valueNode = member.value
+                    once(&valueNode, member, index, valueIndex)
                 } else if json.text(member.key, equals: "qualityCode") {
-                    qualityNode = member.value
+                    once(&qualityNode, member, index, valueIndex)
                 } else if allowsTimestamp, json.text(member.key, equals: "timestamp") {
-                    timestampNode = member.value
+                    once(&timestampNode, member, index, valueIndex)
                 } else {
                     unknownMember(
                         member.key, index, valueIndex,
@@ -368,6 +370,19 @@ public enum TimeseriesIngest {
                 return nil
             }
             return code
+        }
+
+        /// Keeps a member's value; a second member of the same name is an error (JSON leaves it open
+        /// which one counts, so neither is guessed).
+        mutating func once(
+            _ slot: inout RawJSON.Node?, _ member: (key: RawJSON.Text, value: RawJSON.Node), _ index: Int,
+            _ valueIndex: Int?
+        ) {
+            if slot != nil {
+                let name = json.text(member.key)
+                errors.add(index, valueIndex, name, "\(name) appears twice; keep one")
+            }
+            slot = member.value
         }
 
         mutating func unknownMember(_ key: RawJSON.Text, _ index: Int, _ valueIndex: Int?, allowed: String) {
