@@ -1,4 +1,5 @@
 import Agent
+import JSON
 import Relay
 import XCTest
 
@@ -361,5 +362,57 @@ extension String {
             rest = rest[range.upperBound...]
         }
         return out + rest
+    }
+}
+
+/// The request reader against JSONValue's parser on mutated bodies: same grammar, never a trap.
+final class IngestFuzzTests: XCTestCase {
+    /// GIVEN 20,000 bodies with random bytes changed, cut or inserted WHEN parsed in both forms THEN nothing traps,
+    /// and the bulk form calls a body JSON exactly when JSONValue does (except numbers beyond Double, kept as text).
+    func testMutatedBodies() {
+        let seeds = [
+            #"[{"timestamp":"2026-12-03T10:45:00.000Z","values":"#
+                + #"[{"dataPointId":"dp-temp","value":"21.5","qualityCode":"0"},"#
+                + #"{"dataPointId":"Press/Count","value":-12,"qualityCode":12189696}]}]"#,
+            #"[{"values":[{"dataPointId":"dp-label","value":"a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00"}],"timestamp":0}]"#,
+            "{\"dataPointId\":\"dp-total\",\"value\":9223372036854775807}\n"
+                + "{\"dataPointId\":\"dp-run\",\"value\":true}\n",
+        ].map { Array($0.utf8) }
+        let alphabet = Array(#"{}[]",:\"0123456789.eE+-tfnu ablrx"#.utf8) + [0x0A, 0x00, 0xC3, 0xA9, 0xFF]
+        var generator = SeededGenerator(seed: 99)
+        var rejected = 0
+        for round in 0..<20_000 {
+            var body = seeds[round % seeds.count]
+            for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                let position = Int.random(in: 0...body.count, using: &generator)
+                let symbol = alphabet.randomElement(using: &generator)!
+                switch Int.random(in: 0..<4, using: &generator) {
+                case 0 where position < body.count: body[position] = symbol
+                case 1 where position < body.count: body.remove(at: position)
+                case 2: body.removeSubrange(position...)
+                default: body.insert(symbol, at: position)
+                }
+            }
+            for format in [TimeseriesIngest.Format.json, .ndjson] {
+                let result = TimeseriesIngest.parse(
+                    body: body, format: format, catalog: IngestTimeseriesTests.catalog, now: IngestTimeseriesTests.now)
+                if case .failure = result { rejected += 1 }
+                guard format == .json, String(validating: body, as: UTF8.self) != nil else { continue }
+                var notJSON = false
+                if case .failure(.notJSON) = result { notJSON = true }
+                if case .failure(.empty) = result, !body.contains(where: { $0 > 0x20 }) { continue }
+                do {
+                    _ = try JSONValue.parse(body)
+                    XCTAssertFalse(
+                        notJSON,
+                        "rejected as not JSON, but JSONValue reads it: \(String(decoding: body, as: UTF8.self))")
+                } catch {
+                    XCTAssertTrue(
+                        notJSON || error.message.contains("out of range"),
+                        "JSONValue refuses (\(error)), the reader does not: \(String(decoding: body, as: UTF8.self))")
+                }
+            }
+        }
+        XCTAssertGreaterThan(rejected, 0)
     }
 }
