@@ -137,5 +137,13 @@ final class CodecTests: XCTestCase {
         ] {
             XCTAssertThrowsError(try RecordCodec.decode(hostile), "\(hostile)")
         }
+        // A count is refused before anything is reserved for it.
+        XCTAssertThrowsError(try RecordCodec.decode([0x54, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F])) { error in
+            XCTAssertEqual(error as? RecordCodecError, .badCount(at: 1))
+        }
+        XCTAssertThrowsError(try RecordCodec.decode([0x54, 0x01, 0x01, 0x61, 0x01, 0x00, 0x00, 0xFF, 0xFF, 0x03])) {
+            error in
+            XCTAssertEqual(error as? RecordCodecError, .badCount(at: 7))
+        }
     }
 }

@@ -65,6 +65,7 @@ final class IngestEventTests: XCTestCase {
         XCTAssertNotNil(ingest(#"{"severity":20,"timestamp":"2026-12-04T10:45:00Z"}"#).success)
         XCTAssertNil(ingest(#"{"severity":20,"timestamp":"2026-12-04T10:45:00.001Z"}"#).success)
         XCTAssertNotNil(ingest(#"{"severity":20,"timestamp":"2026-12-04T10:45:00.001Z"}"#, offset: 1).success)
+        XCTAssertEqual(fields(ingest(#"{"severity":20,"severity":40}"#)), ["severity"])
         XCTAssertEqual(ingest("").failure, .empty)
         XCTAssertEqual(ingest("[]").failure, .wrongShape("the body must be one event object {\"severity\",…}"))
         guard case .failure(.notJSON) = ingest("{") else { return XCTFail() }

@@ -1,4 +1,5 @@
 import Agent
+import JSON
 import Relay
 import XCTest
 
@@ -126,7 +127,8 @@ final class IngestTimeseriesTests: XCTestCase {
         ]
         for (text, number) in cases { XCTAssertEqual(value("dp-total", text).success, .integer(number), text) }
         for refused in [
-            "1000e-4", "0.1", "1.0000000000000000000000001", "10000000000000000000", "1e19", "\"+1\"", "\"1 \"", "\"\"",
+            "1000e-4", "0.1", "1.0000000000000000000000001", "10000000000000000000", "1e19", "18446744073709551617",
+            "123456789012345678901234", "\"+1\"", "\"1 \"", "\"\"",
         ] {
             XCTAssertNil(value("dp-total", refused).success, refused)
         }
@@ -234,11 +236,11 @@ final class IngestTimeseriesTests: XCTestCase {
             """
         let bulkErrors = errors(ingest(bulk, .json))
         XCTAssertEqual(bulkErrors.map(\.location), ["1.values[0]"])
-        XCTAssertTrue(bulkErrors[0].reason.contains("0.values[0]"), bulkErrors[0].reason)
+        XCTAssertTrue(bulkErrors.first?.reason.contains("0.values[0]") ?? false, "\(bulkErrors)")
         let lines = "{\"dataPointId\":\"dp-temp\",\"value\":1}\n\n{\"dataPointId\":\"Press/Temperature\",\"value\":2}"
         let lineErrors = errors(ingest(lines))
         XCTAssertEqual(lineErrors.map(\.index), [2])
-        XCTAssertTrue(lineErrors[0].reason.contains("at 0;"), lineErrors[0].reason)
+        XCTAssertTrue(lineErrors.first?.reason.contains("at 0;") ?? false, "\(lineErrors)")
         // The same point at different timestamps is fine.
         XCTAssertNotNil(ingest(lines.replacingOccurrences("}\n\n{", "}\n{\"timestamp\":1,")).success)
     }
@@ -269,6 +271,9 @@ final class IngestTimeseriesTests: XCTestCase {
             "{\"dataPointId\":\"dp-temp\",\"value\":1}\nnot json\n[1]\n{\"value\":1}\n{\"dataPointId\":1,\"value\":1}"
         XCTAssertEqual(
             errors(ingest(lines)).map { "\($0.index) \($0.field)" }, ["1 ", "2 ", "3 dataPointId", "4 dataPointId"])
+        XCTAssertEqual(
+            errors(ingest(#"{"dataPointId":"dp-temp","value":1,"value":2}"#)).map { "\($0.index) \($0.field)" },
+            ["0 value"])
     }
 
     /// GIVEN more bad records than the cap WHEN parsed THEN the first 100 are listed and all are counted.
@@ -285,6 +290,7 @@ final class IngestTimeseriesTests: XCTestCase {
         XCTAssertEqual(ingest("", .json).failure, .empty)
         XCTAssertEqual(ingest(" \n\n", .ndjson).failure, .empty)
         XCTAssertEqual(ingest("[]", .json).failure, .empty)
+        XCTAssertEqual(ingest(#"[{"timestamp":"2026-12-03T10:45:00Z","values":[]}]"#, .json).failure, .empty)
         guard case .failure(.notJSON(let line, _, _)) = ingest("[\n{", .json) else { return XCTFail() }
         XCTAssertEqual(line, 2)
         guard case .failure(.wrongShape) = ingest(#"{"dataPointId":"dp-temp","value":1}"#, .json) else {
@@ -294,6 +300,19 @@ final class IngestTimeseriesTests: XCTestCase {
             TimeseriesIngest.parse(body: [0x5B, 0xFF, 0x5D], format: .json, catalog: Self.catalog, now: 0).failure,
             .notUTF8)
         XCTAssertNotNil(IngestRejection.empty.responseJSON["errors"])
+        // A byte order mark from an editor is skipped in both forms.
+        XCTAssertNotNil(ingest("\u{FEFF}[{\"values\":[{\"dataPointId\":\"dp-temp\",\"value\":1}]}]", .json).success)
+        XCTAssertNotNil(ingest("\u{FEFF}{\"dataPointId\":\"dp-temp\",\"value\":1}").success)
+        XCTAssertEqual(ingest("\u{FEFF} ").failure, .empty)
+    }
+
+    /// GIVEN Content-Type headers WHEN mapped THEN NDJSON, JSON, none and others are told apart.
+    func testFormatFromContentType() {
+        XCTAssertEqual(TimeseriesIngest.Format(contentType: "application/x-ndjson"), .ndjson)
+        XCTAssertEqual(TimeseriesIngest.Format(contentType: "Application/NDJSON; charset=utf-8"), .ndjson)
+        XCTAssertEqual(TimeseriesIngest.Format(contentType: "application/json;charset=UTF-8"), .json)
+        XCTAssertEqual(TimeseriesIngest.Format(contentType: nil), .json)
+        XCTAssertNil(TimeseriesIngest.Format(contentType: "text/plain"))
     }
 
     /// A rough timing of parse + validate + encode for a 1,000-value request, printed, not asserted.
@@ -343,5 +362,57 @@ extension String {
             rest = rest[range.upperBound...]
         }
         return out + rest
+    }
+}
+
+/// The request reader against JSONValue's parser on mutated bodies: same grammar, never a trap.
+final class IngestFuzzTests: XCTestCase {
+    /// GIVEN 20,000 bodies with random bytes changed, cut or inserted WHEN parsed in both forms THEN nothing traps,
+    /// and the bulk form calls a body JSON exactly when JSONValue does (except numbers beyond Double, kept as text).
+    func testMutatedBodies() {
+        let seeds = [
+            #"[{"timestamp":"2026-12-03T10:45:00.000Z","values":"#
+                + #"[{"dataPointId":"dp-temp","value":"21.5","qualityCode":"0"},"#
+                + #"{"dataPointId":"Press/Count","value":-12,"qualityCode":12189696}]}]"#,
+            #"[{"values":[{"dataPointId":"dp-label","value":"a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00"}],"timestamp":0}]"#,
+            "{\"dataPointId\":\"dp-total\",\"value\":9223372036854775807}\n"
+                + "{\"dataPointId\":\"dp-run\",\"value\":true}\n",
+        ].map { Array($0.utf8) }
+        let alphabet = Array(#"{}[]",:\"0123456789.eE+-tfnu ablrx"#.utf8) + [0x0A, 0x00, 0xC3, 0xA9, 0xFF]
+        var generator = SeededGenerator(seed: 99)
+        var rejected = 0
+        for round in 0..<20_000 {
+            var body = seeds[round % seeds.count]
+            for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                let position = Int.random(in: 0...body.count, using: &generator)
+                let symbol = alphabet.randomElement(using: &generator)!
+                switch Int.random(in: 0..<4, using: &generator) {
+                case 0 where position < body.count: body[position] = symbol
+                case 1 where position < body.count: body.remove(at: position)
+                case 2: body.removeSubrange(position...)
+                default: body.insert(symbol, at: position)
+                }
+            }
+            for format in [TimeseriesIngest.Format.json, .ndjson] {
+                let result = TimeseriesIngest.parse(
+                    body: body, format: format, catalog: IngestTimeseriesTests.catalog, now: IngestTimeseriesTests.now)
+                if case .failure = result { rejected += 1 }
+                guard format == .json, String(validating: body, as: UTF8.self) != nil else { continue }
+                var notJSON = false
+                if case .failure(.notJSON) = result { notJSON = true }
+                if case .failure(.empty) = result, !body.contains(where: { $0 > 0x20 }) { continue }
+                do {
+                    _ = try JSONValue.parse(body)
+                    XCTAssertFalse(
+                        notJSON,
+                        "rejected as not JSON, but JSONValue reads it: \(String(decoding: body, as: UTF8.self))")
+                } catch {
+                    XCTAssertTrue(
+                        notJSON || error.message.contains("out of range"),
+                        "JSONValue refuses (\(error)), the reader does not: \(String(decoding: body, as: UTF8.self))")
+                }
+            }
+        }
+        XCTAssertGreaterThan(rejected, 0)
     }
 }

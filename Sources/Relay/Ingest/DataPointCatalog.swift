@@ -27,20 +27,29 @@ public struct DataPointCatalog: Sendable {
     /// In configuration order; the position is the point's ordinal.
     let points: [Point]
     /// Keyed by UTF-8 so that a request body's bytes are looked up without making a String.
-    private let byID: [ArraySlice<UInt8>: Int]
+    private let byID: [UTF8Key: Int]
     /// -1 marks an ambiguous name.
-    private let byName: [ArraySlice<UInt8>: Int]
+    private let byName: [UTF8Key: Int]
+
+    /// UTF-8 bytes hashed in one call rather than byte by byte.
+    struct UTF8Key: Hashable, Sendable {
+        let bytes: ArraySlice<UInt8>
+
+        func hash(into hasher: inout Hasher) {
+            bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
+    }
 
     public init(_ configuration: DataSourceConfiguration) {
         var points: [Point] = []
-        var byID: [ArraySlice<UInt8>: Int] = [:]
-        var byName: [ArraySlice<UInt8>: Int] = [:]
+        var byID: [UTF8Key: Int] = [:]
+        var byName: [UTF8Key: Int] = [:]
         for source in configuration.dataSources {
             for point in source.dataPoints {
                 let ordinal = points.count
                 points.append(Point(id: point.id, type: point.type))
-                byID[Array(point.id.utf8)[...]] = ordinal
-                let name = Array((source.name + "/" + point.name).utf8)[...]
+                byID[UTF8Key(bytes: Array(point.id.utf8)[...])] = ordinal
+                let name = UTF8Key(bytes: Array((source.name + "/" + point.name).utf8)[...])
                 byName[name] = byName[name] == nil ? ordinal : -1
             }
         }
@@ -52,7 +61,7 @@ public struct DataPointCatalog: Sendable {
 
     /// The point with this id, never by name: what revalidation of stored values uses.
     public func point(id: String) -> Point? {
-        byID[Array(id.utf8)[...]].map { points[$0] }
+        byID[UTF8Key(bytes: Array(id.utf8)[...])].map { points[$0] }
     }
 
     /// An id first, then a `source/point` name.
@@ -69,8 +78,9 @@ public struct DataPointCatalog: Sendable {
 
     /// The resolution and, when found, the point's ordinal.
     func resolve(utf8 reference: ArraySlice<UInt8>) -> (resolution: Resolution, ordinal: Int) {
-        if let ordinal = byID[reference] { return (.found(points[ordinal]), ordinal) }
-        switch byName[reference] {
+        let key = UTF8Key(bytes: reference)
+        if let ordinal = byID[key] { return (.found(points[ordinal]), ordinal) }
+        switch byName[key] {
         case .none: return (.unknown, -1)
         case .some(-1): return (.ambiguousName, -1)
         case .some(let ordinal): return (.found(points[ordinal]), ordinal)

@@ -19,7 +19,8 @@ public enum EventIngest {
         body: [UInt8], now: Int64, serverClockOffset: Int64? = nil,
         maxFuture: Int64 = TimeseriesIngest.defaultMaximumFuture, makeID: () -> String
     ) -> Result<EventRecord, IngestRejection> {
-        guard body.contains(where: { !TimeseriesIngest.isWhitespace($0) }) else { return .failure(.empty) }
+        let start = body.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        guard body[start...].contains(where: { !TimeseriesIngest.isWhitespace($0) }) else { return .failure(.empty) }
         guard RawJSON.isValidUTF8(body) else { return .failure(.notUTF8) }
         let root: JSONValue
         do {
@@ -43,6 +44,13 @@ public enum EventIngest {
         }
 
         let allowed = ["severity", "type", "timestamp", "description", "correlationId", "details"]
+        var names = Set<String>()
+        for (key, _) in members where !names.insert(key).inserted {
+            // JSON leaves it open which of two equal names counts, so neither is guessed.
+            fail(
+                DisplayText.sanitized(key, limit: 64),
+                "\(DisplayText.sanitized(key, limit: 40)) appears twice; keep one")
+        }
         for (key, _) in members where !allowed.contains(key) {
             fail(
                 DisplayText.sanitized(key, limit: 64),

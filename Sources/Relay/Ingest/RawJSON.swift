@@ -118,10 +118,23 @@ struct RawJSON {
         return (line, offset - lineStart + 1)
     }
 
-    /// Whether `bytes` are valid UTF-8: checked once per body.
+    /// Whether `bytes` are valid UTF-8: checked once per body, eight bytes at a time while they are ASCII.
     static func isValidUTF8(_ bytes: [UInt8]) -> Bool {
-        if !bytes.contains(where: { $0 >= 0x80 }) { return true }
-        return String(validating: bytes, as: UTF8.self) != nil
+        let ascii = bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset + 8 <= raw.count {
+                if raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 {
+                    return false
+                }
+                offset += 8
+            }
+            while offset < raw.count {
+                if raw[offset] >= 0x80 { return false }
+                offset += 1
+            }
+            return true
+        }
+        return ascii || String(validating: bytes, as: UTF8.self) != nil
     }
 
     private struct Parser {
@@ -187,6 +200,7 @@ struct RawJSON {
             defer { depth -= 1 }
             index += 1
             var members: [(key: Text, value: Node)] = []
+            members.reserveCapacity(4)  // a value object has 2 to 4 members
             skipWhitespace()
             if index < end, bytes[index] == UInt8(ascii: "}") {
                 index += 1

@@ -9,6 +9,23 @@ public enum TimeseriesIngest {
         case json
         /// `application/x-ndjson`: one `{"dataPointId","value","timestamp"?,"qualityCode"?}` per line.
         case ndjson
+
+        /// From a `Content-Type` header: `application/x-ndjson` or `application/ndjson` → NDJSON;
+        /// `application/json` or no header → the bulk form; parameters (`; charset=utf-8`) and letter
+        /// case ignored. Nil for any other media type: the caller decides whether to refuse it.
+        public init?(contentType: String?) {
+            guard let contentType else {
+                self = .json
+                return
+            }
+            let mediaType = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0]
+                .lowercased().filter { $0 != " " && $0 != "\t" }
+            switch mediaType {
+            case "application/x-ndjson", "application/ndjson": self = .ndjson
+            case "application/json", "": self = .json
+            default: return nil
+            }
+        }
     }
 
     /// docs/relay.md §2: `max_future` defaults to one day.
@@ -30,7 +47,9 @@ public enum TimeseriesIngest {
         body: [UInt8], format: Format, catalog: DataPointCatalog, now: Int64, serverClockOffset: Int64? = nil,
         maxFuture: Int64 = defaultMaximumFuture
     ) -> Result<[TimeseriesEntry], IngestRejection> {
-        guard body.contains(where: { !isWhitespace($0) }) else { return .failure(.empty) }
+        // A UTF-8 byte order mark from an editor is skipped, as JSONValue.parse does.
+        let start = body.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        guard body[start...].contains(where: { !isWhitespace($0) }) else { return .failure(.empty) }
         guard RawJSON.isValidUTF8(body) else { return .failure(.notUTF8) }
         var reader = Reader(
             json: RawJSON(body), catalog: catalog, now: now,
@@ -39,7 +58,7 @@ public enum TimeseriesIngest {
         case .json:
             let root: RawJSON.Node
             do {
-                root = try reader.json.parse(0..<body.count)
+                root = try reader.json.parse(start..<body.count)
             } catch {
                 let position = reader.json.position(of: error.offset)
                 return .failure(.notJSON(line: position.line, column: position.column, message: error.message))
@@ -54,7 +73,7 @@ public enum TimeseriesIngest {
             for (index, entry) in entries.enumerated() { reader.entry(entry, index: index) }
         case .ndjson:
             var lineIndex = 0
-            var start = 0
+            var start = start
             var any = false
             while start <= body.count {
                 var end = start
@@ -71,6 +90,8 @@ public enum TimeseriesIngest {
             guard any else { return .failure(.empty) }
         }
         guard reader.errors.isEmpty else { return .failure(reader.errors.rejection) }
+        // Entries whose `values` are all empty: nothing to store, like `[]`.
+        guard !reader.entries.isEmpty else { return .failure(.empty) }
         return .success(reader.entries)
     }
 
@@ -111,6 +132,8 @@ public enum TimeseriesIngest {
             self.catalog = catalog
             self.now = now
             self.latest = latest
+            // About one value per 40 bytes of body: no rehashing while the table fills.
+            seen.reserveCapacity(min(json.bytes.count / 40, 1 << 16))
         }
 
         mutating func entry(_ node: RawJSON.Node, index: Int) {
@@ -124,9 +147,9 @@ public enum TimeseriesIngest {
             var valuesNode: RawJSON.Node?
             for member in members {
                 if json.text(member.key, equals: "timestamp") {
-                    timestampNode = member.value
+                    once(&timestampNode, member, index, nil)
                 } else if json.text(member.key, equals: "values") {
-                    valuesNode = member.value
+                    once(&valuesNode, member, index, nil)
                 } else {
                     unknownMember(member.key, index, nil, allowed: "timestamp, values")
                 }
@@ -182,13 +205,13 @@ public enum TimeseriesIngest {
             var timestampNode: RawJSON.Node?
             for member in members {
                 if json.text(member.key, equals: "dataPointId") {
-                    reference = member.value
+                    once(&reference, member, index, valueIndex)
                 } else if json.text(member.key, equals: "value") {
-                    valueNode = member.value
+                    once(&valueNode, member, index, valueIndex)
                 } else if json.text(member.key, equals: "qualityCode") {
-                    qualityNode = member.value
+                    once(&qualityNode, member, index, valueIndex)
                 } else if allowsTimestamp, json.text(member.key, equals: "timestamp") {
-                    timestampNode = member.value
+                    once(&timestampNode, member, index, valueIndex)
                 } else {
                     unknownMember(
                         member.key, index, valueIndex,
@@ -347,6 +370,19 @@ public enum TimeseriesIngest {
                 return nil
             }
             return code
+        }
+
+        /// Keeps a member's value; a second member of the same name is an error (JSON leaves it open
+        /// which one counts, so neither is guessed).
+        mutating func once(
+            _ slot: inout RawJSON.Node?, _ member: (key: RawJSON.Text, value: RawJSON.Node), _ index: Int,
+            _ valueIndex: Int?
+        ) {
+            if slot != nil {
+                let name = json.text(member.key)
+                errors.add(index, valueIndex, name, "\(name) appears twice; keep one")
+            }
+            slot = member.value
         }
 
         mutating func unknownMember(_ key: RawJSON.Text, _ index: Int, _ valueIndex: Int?, allowed: String) {

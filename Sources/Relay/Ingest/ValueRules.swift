@@ -73,20 +73,18 @@ extension RawJSON {
     }
 
     /// `node` as a value of `type`: a JSON number, boolean or string (the Node SDK sends strings:
-    /// "10", "true"); a string must read as the type.
+    /// "10", "true"); a string must read as the type. STRING and BIG_STRING also take a number or a
+    /// boolean, stored as its JSON text (`12.50` stays "12.50"); TIMESTAMP takes ISO 8601 or epoch
+    /// milliseconds and stores the exchange's form.
     func recordValue(_ node: Node, as type: DataPointType) throws(ValueProblem) -> RecordValue {
         if case .null = node { throw ValueProblem(reason: "value is null; send a \(type.rawValue) value") }
         switch type {
         case .int, .long:
-            let bits = type == .int ? 32 : 64
-            guard case .number = node, let text = scalarBytes(node) else {
-                if case .string = node, let text = scalarBytes(node) {
-                    return .integer(try integer(text, bits: bits, node: node))
-                }
+            guard let text = scalarBytes(node) else {
                 throw ValueProblem(
                     reason: "\(quoted(node)) is not an integer; \(type.rawValue) takes e.g. 42 or \"42\"")
             }
-            return .integer(try integer(text, bits: bits, node: node))
+            return .integer(try integer(text, bits: type == .int ? 32 : 64, node: node))
         case .double:
             guard let text = scalarBytes(node), case .some(let number) = NumberText.double(text) else {
                 throw ValueProblem(
@@ -110,7 +108,7 @@ extension RawJSON {
             let text: String
             switch node {
             case .string(let raw):
-                // UTF-16 never has more code units than UTF-8 has bytes: short ASCII needs no count.
+                // UTF-16 never has more code units than the raw text has bytes: short text needs no count.
                 text = self.text(raw)
                 if raw.range.count > limit, text.utf16.count > limit {
                     throw ValueProblem(
