@@ -532,14 +532,9 @@ public final class RelayDaemon: @unchecked Sendable {
                 }
             case .success(let token):
                 sendQueue.async { [self] in
-                    let boundary = { (try? ExchangeEncoder.secureBoundary()) ?? "hubagent0relay0boundary" }
-                    let (contentType, body) = ExchangeEncoder.encode(batch, boundary: boundary)
-                    let request = HTTPRequest(
-                        method: .post, url: context.baseURL + Self.exchangePath,
-                        headers: [
-                            ("Authorization", "Bearer " + token.token.exposed), ("Content-Type", contentType),
-                            ("Accept", "application/json"), ("Correlation-ID", correlationID),
-                        ], body: body)
+                    let request = ExchangeRequest.make(
+                        batch, baseURL: context.baseURL, accessToken: token.token.exposed, correlationID: correlationID,
+                        boundary: { (try? ExchangeEncoder.secureBoundary()) ?? "hubagent0relay0boundary" })
                     let started = now()
                     let answer: Result<HTTPResponse, TransportError>
                     do throws(TransportError) {
@@ -551,15 +546,14 @@ public final class RelayDaemon: @unchecked Sendable {
                     queue.async { [self] in
                         sending = false
                         sentToken = token.token
-                        finished(batch, bodyBytes: body.count, correlationID: correlationID, answer, elapsed: elapsed)
+                        finished(
+                            batch, bodyBytes: request.body.count, correlationID: correlationID, answer, elapsed: elapsed
+                        )
                     }
                 }
             }
         }
     }
-
-    /// docs/protocol.md §14.
-    static let exchangePath = "/api/mindconnect/v3/exchange"
 
     private func finished(
         _ batch: Batch, bodyBytes: Int, correlationID: String, _ answer: Result<HTTPResponse, TransportError>,
@@ -583,8 +577,7 @@ public final class RelayDaemon: @unchecked Sendable {
                 "relay: sequences \(batch.firstSequence)...\(batch.lastSequence) (\(batch.recordCount) records, "
                     + "\(bodyBytes) bytes) accepted, Correlation-ID \(correlationID)")
         case .success(let response):
-            let retryAfter = response.headers["retry-after"].flatMap(HTTPDate.retryAfter)
-            outcome = .status(response.status, retryAfter: retryAfter)
+            outcome = UploadOutcome(response, retryAfter: response.headers["retry-after"].flatMap(HTTPDate.retryAfter))
             lastFailure = (
                 response.status, DisplayText.sanitized(String(decoding: response.body.prefix(300), as: UTF8.self))
             )
