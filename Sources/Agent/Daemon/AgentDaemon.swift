@@ -317,16 +317,19 @@ public struct UploadContext: Equatable, Sendable {
     /// The stored state's generation: it changes with new credentials, after which a refused
     /// token is worth trying again.
     public var generation: Int
+    /// When the access token in hand expires (gateway clock): it changes with every new token.
+    public var tokenExpiresAt: Double?
 
     public init(
         baseURL: String, agentID: String, dataSources: DataSourceConfiguration?, serverClockOffset: Double?,
-        generation: Int = 0
+        generation: Int = 0, tokenExpiresAt: Double? = nil
     ) {
         self.baseURL = baseURL
         self.agentID = agentID
         self.dataSources = dataSources
         self.serverClockOffset = serverClockOffset
         self.generation = generation
+        self.tokenExpiresAt = tokenExpiresAt
     }
 
     /// Nil while there is no identity, or one that needs a new boarding file.
@@ -334,7 +337,8 @@ public struct UploadContext: Equatable, Sendable {
         guard let identity = lifecycle.stored.identity, lifecycle.phase != .needsReboarding else { return nil }
         self.init(
             baseURL: identity.baseURL, agentID: identity.clientID, dataSources: lifecycle.dataSourcesInForce,
-            serverClockOffset: lifecycle.session.clock.offset?.rounded(), generation: lifecycle.stored.generation)
+            serverClockOffset: lifecycle.session.clock.offset?.rounded(), generation: lifecycle.stored.generation,
+            tokenExpiresAt: lifecycle.session.token?.expiresAt)
     }
 }
 

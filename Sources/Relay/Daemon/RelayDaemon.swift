@@ -155,9 +155,11 @@ public final class RelayDaemon: @unchecked Sendable {
             if let catalog, previous?.dataSources?.configurationID != catalog.configurationID {
                 logger.info("relay: checking values against data source configuration \(catalog.configurationID)")
             }
-            // New credentials (a rotation, a new boarding file) may be accepted where the old were not.
-            if previous?.generation != context?.generation || previous?.agentID != context?.agentID,
-                policy.pause == .unauthorized
+            // A new token, or new credentials (a rotation, a new boarding file), may be accepted
+            // where the refused one was not (docs/relay.md §4).
+            if policy.pause == .unauthorized, let context, context.tokenExpiresAt != nil,
+                previous?.tokenExpiresAt != context.tokenExpiresAt || previous?.generation != context.generation
+                    || previous?.agentID != context.agentID
             {
                 apply(policy.tokenRenewed(now: now()))
             }
@@ -428,7 +430,9 @@ public final class RelayDaemon: @unchecked Sendable {
             unbatchedBytes = 0
             oldestUnbatched = nil
         } else {
-            unbatchedBytes = max(0, unbatchedBytes - batch.estimatedBytes)
+            // More is queued than this batch took: a backlog, sent as soon as the batch is done
+            // (the running sum is an estimate; it must not run dry while records remain).
+            unbatchedBytes = max(unbatchedBytes - batch.estimatedBytes, policy.batchTarget)
         }
         apply(policy.batchReady(batch, now: now))
     }
