@@ -83,4 +83,51 @@ final class IngestRevalidationTests: XCTestCase {
         XCTAssertEqual(Revalidation.split(event, against: empty).keep, event)
         XCTAssertTrue(Revalidation.split(event, against: empty).dead.isEmpty)
     }
+
+    /// GIVEN a frame of sequences 10…16 with dead values at 11, 12 and 16 WHEN checked THEN the runs that fit start
+    /// at their own sequences (10, 13) and every dead value has its sequence: nothing shifts.
+    func testPiecesKeepEverySequence() {
+        let catalog = DataPointCatalog(
+            DataSourceConfiguration(
+                configurationID: "cfg-2",
+                dataSources: [
+                    DataSource(name: "S", dataPoints: [DataPoint(id: "a", name: "a", type: .int, unit: "")])
+                ]))
+        let content = JournalContent.timeseries([
+            TimeseriesEntry(
+                configurationID: "cfg-1", timestamp: 1,
+                values: [
+                    .init(dataPointID: "a", value: .integer(1)), .init(dataPointID: "gone", value: .integer(2)),
+                    .init(dataPointID: "a", value: .text("x")), .init(dataPointID: "a", value: .integer(4)),
+                ]),
+            TimeseriesEntry(
+                configurationID: "cfg-1", timestamp: 2,
+                values: [
+                    .init(dataPointID: "a", value: .integer(5)), .init(dataPointID: "a", value: .integer(6)),
+                    .init(dataPointID: "gone", value: .integer(7)),
+                ]),
+        ])
+        let (fit, dead) = Revalidation.pieces(content, firstSequence: 10, against: catalog)
+        XCTAssertEqual(dead.map(\.sequence), [11, 12, 16])
+        XCTAssertEqual(fit.map(\.firstSequence), [10, 13, 14])
+        XCTAssertEqual(
+            fit.map(\.content),
+            [
+                .timeseries([
+                    .init(configurationID: "cfg-2", timestamp: 1, values: [.init(dataPointID: "a", value: .integer(1))])
+                ]),
+                .timeseries([
+                    .init(configurationID: "cfg-2", timestamp: 1, values: [.init(dataPointID: "a", value: .integer(4))])
+                ]),
+                .timeseries([
+                    .init(
+                        configurationID: "cfg-2", timestamp: 2,
+                        values: [
+                            .init(dataPointID: "a", value: .integer(5)), .init(dataPointID: "a", value: .integer(6)),
+                        ])
+                ]),
+            ])
+        let event = JournalContent.event(EventRecord(id: "e", timestamp: 0, severity: .info))
+        XCTAssertEqual(Revalidation.pieces(event, firstSequence: 3, against: catalog).fit.map(\.firstSequence), [3])
+    }
 }

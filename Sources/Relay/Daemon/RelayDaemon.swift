@@ -372,35 +372,38 @@ public final class RelayDaemon: @unchecked Sendable {
         buildBatch(now: now)
     }
 
+    /// Reads the journal after `batchedThrough` into the next batch: records older than
+    /// relay_max_age at the head are dropped (counted), records that no longer fit the
+    /// configuration in force become dead letters, with their own sequence numbers so that the
+    /// cursor counts exactly what was sent (docs/relay.md §2, §3, §4).
     private func buildBatch(now: Double) {
-        var batcher = Batcher(after: batchedThrough, target: policy.batchTarget)
-        let reader = journal.reader(after: batchedThrough)
-        var deadValues: [DeadValue] = []
+        let start = batchedThrough
+        var batcher = Batcher(after: start, target: policy.batchTarget)
+        let reader = journal.reader(after: start)
+        var dead: [(sequence: UInt64, value: DeadValue)] = []
         var expiredThrough: UInt64?
+        var lastRead = start
         var reachedEnd = true
-        var catalog = snapshot.withLock { $0.catalog }
+        guard let catalog = snapshot.withLock({ $0.catalog }) else { return }
         do {
-            while let frame = try reader.next() {
+            reading: while let frame = try reader.next() {
                 if let maxAge = configuration.settings.maxAge, Double(frame.ingestTime) / 1000 < now - maxAge,
-                    batcher.batch() == nil
+                    batcher.batch() == nil, dead.isEmpty
                 {
                     expiredThrough = frame.lastSequence
+                    lastRead = frame.lastSequence
                     continue
                 }
-                var content = try RecordCodec.decode(frame.payload)
-                if let current = catalog {
-                    let (keep, dead) = Revalidation.split(content, against: current)
-                    deadValues += dead
-                    guard let keep else { continue }
-                    content = keep
-                } else {
-                    catalog = nil
-                }
-                if !batcher.add(firstSequence: frame.firstSequence, content: content) {
+                let checked = Revalidation.pieces(
+                    try RecordCodec.decode(frame.payload), firstSequence: frame.firstSequence, against: catalog)
+                dead += checked.dead.filter { $0.sequence > start }
+                for piece in checked.fit where !batcher.add(firstSequence: piece.firstSequence, content: piece.content)
+                {
                     reachedEnd = false
                     oldestUnbatched = Double(frame.ingestTime) / 1000
-                    break
+                    break reading
                 }
+                lastRead = frame.lastSequence
             }
         } catch {
             logger.error("relay: reading the journal: \(error)")
@@ -415,24 +418,30 @@ public final class RelayDaemon: @unchecked Sendable {
                 logger.error("relay: \(error)")
             }
         }
-        if !deadValues.isEmpty {
-            writeDeadLetters(values: deadValues, reason: "no longer fits the data source configuration")
+        let batch = batcher.batch()
+        // Dead records are written once their place in the order is settled: up to the end of the
+        // batch (the cursor passes them with it), or all that was read when nothing is sent.
+        let settledThrough = batch?.lastSequence ?? lastRead
+        let settled = dead.filter { $0.sequence <= settledThrough }
+        if !settled.isEmpty {
+            writeDeadLetters(values: settled, reason: "no longer fits the data source configuration")
         }
-        guard let batch = batcher.batch() else {
-            // Everything left was expired or no longer fits: the cursor moves past it.
+        guard let batch else {
+            // Everything read was expired or no longer fits: the cursor moves past it.
             unbatchedBytes = 0
             oldestUnbatched = nil
-            acknowledgeAllBatched(through: journal.nextSequence - 1)
+            acknowledgeAllBatched(through: lastRead)
             return
         }
         batchedThrough = batch.lastSequence
-        if reachedEnd {
+        if reachedEnd && settled.count == dead.count && batch.lastSequence >= lastRead {
             unbatchedBytes = 0
             oldestUnbatched = nil
         } else {
             // More is queued than this batch took: a backlog, sent as soon as the batch is done
             // (the running sum is an estimate; it must not run dry while records remain).
             unbatchedBytes = max(unbatchedBytes - batch.estimatedBytes, policy.batchTarget)
+            if oldestUnbatched == nil { oldestUnbatched = now }
         }
         apply(policy.batchReady(batch, now: now))
     }
@@ -651,13 +660,14 @@ public final class RelayDaemon: @unchecked Sendable {
         store(letters)
     }
 
-    private func writeDeadLetters(values: [DeadValue], reason: String) {
+    private func writeDeadLetters(values: [(sequence: UInt64, value: DeadValue)], reason: String) {
         let time = Int64(now() * 1000)
         store(
             values.map {
                 DeadLetter(
-                    sequence: 0, time: time, reason: reason + ": " + $0.reason, correlationID: nil,
-                    record: DeadLetterForm.json($0.value, configurationID: $0.configurationID, at: $0.timestamp))
+                    sequence: $0.sequence, time: time, reason: reason + ": " + $0.value.reason, correlationID: nil,
+                    record: DeadLetterForm.json(
+                        $0.value.value, configurationID: $0.value.configurationID, at: $0.value.timestamp))
             })
     }
 

@@ -34,15 +34,7 @@ public enum Revalidation {
             var values: [TimeseriesValue] = []
             values.reserveCapacity(entry.values.count)
             for value in entry.values {
-                let reason: String?
-                if let point = catalog.point(id: value.dataPointID) {
-                    reason = ValueRules.misfit(value.value, for: point.type).map {
-                        "data point \(value.dataPointID) is now \(point.type.rawValue) in configuration "
-                            + "\(catalog.configurationID): \($0)"
-                    }
-                } else {
-                    reason = "data point \(value.dataPointID) is not in configuration \(catalog.configurationID)"
-                }
+                let reason = misfit(value, in: catalog)
                 if let reason {
                     dead.append(
                         DeadValue(
@@ -59,5 +51,58 @@ public enum Revalidation {
             }
         }
         return (kept.isEmpty ? nil : .timeseries(kept), dead)
+    }
+
+    /// A journal frame's content checked against `catalog` with every record's sequence number
+    /// kept: what fits, as runs of consecutive records (each run starts at its own sequence, so
+    /// that the upload cursor counts exactly what was sent), and what does not, each with its
+    /// sequence. Events always fit. Runs carry the catalog's configurationId.
+    public static func pieces(_ content: JournalContent, firstSequence: UInt64, against catalog: DataPointCatalog)
+        -> (fit: [(firstSequence: UInt64, content: JournalContent)], dead: [(sequence: UInt64, value: DeadValue)])
+    {
+        guard case .timeseries(let entries) = content else { return ([(firstSequence, content)], []) }
+        var fit: [(firstSequence: UInt64, content: JournalContent)] = []
+        var dead: [(sequence: UInt64, value: DeadValue)] = []
+        var sequence = firstSequence
+        for entry in entries {
+            var run: [TimeseriesValue] = []
+            var runStart = sequence
+            func close() {
+                if !run.isEmpty {
+                    let kept = TimeseriesEntry(
+                        configurationID: catalog.configurationID, timestamp: entry.timestamp, values: run)
+                    fit.append((runStart, .timeseries([kept])))
+                }
+                run = []
+            }
+            for value in entry.values {
+                defer { sequence += 1 }
+                if let reason = misfit(value, in: catalog) {
+                    close()
+                    dead.append(
+                        (
+                            sequence,
+                            DeadValue(
+                                configurationID: entry.configurationID, timestamp: entry.timestamp, value: value,
+                                reason: reason)
+                        ))
+                } else {
+                    if run.isEmpty { runStart = sequence }
+                    run.append(value)
+                }
+            }
+            close()
+        }
+        return (fit, dead)
+    }
+
+    private static func misfit(_ value: TimeseriesValue, in catalog: DataPointCatalog) -> String? {
+        guard let point = catalog.point(id: value.dataPointID) else {
+            return "data point \(value.dataPointID) is not in configuration \(catalog.configurationID)"
+        }
+        return ValueRules.misfit(value.value, for: point.type).map {
+            "data point \(value.dataPointID) is now \(point.type.rawValue) in configuration "
+                + "\(catalog.configurationID): \($0)"
+        }
     }
 }
