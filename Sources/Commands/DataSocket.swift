@@ -23,6 +23,9 @@ enum DataSocket {
         do {
             let server = try UnixStreamServer(
                 path: path, mode: 0o660, group: group, maximumBody: settings.ingestMaxRequest,
+                // Each connection may hold a whole request body (ingest_max_request) while it is
+                // read and parsed: 32 of them bound that memory; 16 per user leave room for others.
+                limits: .init(connections: 32, connectionsPerUser: 16),
                 queue: DispatchQueue(label: "hubagent.data-socket"),
                 report: { logger.warning("data socket: \($0)") },
                 admit: { limiter.admit($0.uid) },
