@@ -169,21 +169,15 @@ enum RunCommand {
             }
         }
 
-        // The socket is bound first: binding sets the process umask for a moment, which must not
-        // meet a state file being created on the daemon's queues (ListeningSocket.bind). It
-        // accepts only once the daemon has started, so no request is answered from a daemon that
-        // has not yet read its state.
-        let tokenSocket =
-            runtime == nil
-            ? nil : TokenSocket.open(path: layout.tokenSocket, settings: settings, daemon: daemon, logger: logger)
-
+        // Set once the socket is open; a socket systemd made stays when the daemon stops.
+        let openTokenSocket = Mutex<UnixStreamServer?>(nil)
         let signals = SignalHandling()
         signals.install(.terminate, queue: daemon.work) {
             serviceManager.stopping()
             logger.notice("stopping on SIGTERM")
             // Within systemd's TimeoutStopSec (20 s in the unit), with room to store the answer.
             daemon.stop(within: 15) {
-                tokenSocket?.removeSocketFile()
+                openTokenSocket.withLock { $0?.removeSocketFile() }
                 // _exit, not exit: atexit handlers would tear down OpenSSL under a key generation
                 // still running on the effects queue. Nothing is buffered (logs are write(2)), and
                 // whatever is in flight is crash-safe by design, so there is nothing to flush.
@@ -224,6 +218,14 @@ enum RunCommand {
             "hubagent \(HubAgentVersion.string) starting; state in \(layout.stateDirectory), configuration in "
                 + "\(layout.configurationDirectory)"
         )
+        // The socket is bound first: binding sets the process umask for a moment, which must not
+        // meet a state file being created on the daemon's queues (ListeningSocket.bind). It
+        // accepts only once the daemon has started, so no request is answered from a daemon that
+        // has not yet read its state.
+        let tokenSocket =
+            runtime == nil
+            ? nil : TokenSocket.open(path: layout.tokenSocket, settings: settings, daemon: daemon, logger: logger)
+        openTokenSocket.withLock { $0 = tokenSocket }
         daemon.start(with: loaded.state)
         tokenSocket?.start()
         // READY once the state is loaded and the work loop runs, never after network success:

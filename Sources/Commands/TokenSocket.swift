@@ -39,52 +39,50 @@ enum TokenSocket {
         // Generous for real use (a collector asks once a minute) and for bursts of many programs
         // under one user; a runaway loop is held to 1,000 requests a second.
         let limiter = RateLimiter(perSecond: 1000, burst: 10_000)
-        do {
-            let server = UnixStreamServer(
-                listening: listening, queue: DispatchQueue(label: "hubagent.token-socket"),
-                report: { logger.warning("token socket: \($0)") },
-                admit: { limiter.admit($0.uid) },
-                handle: { request, peer, respond in
-                    logger.info("token socket: \(request.method) \(request.path) from \(peer)")
-                    switch (request.method, request.path) {
-                    case ("GET", "/token"):
-                        daemon.withAccessToken { result in
-                            switch result {
-                            case .success(let token):
-                                let body = JSONValue.object([
-                                    ("access_token", .string(token.token.exposed)),
-                                    ("expires_at", .number(token.expiresAt.rounded(.down))),
-                                ])
-                                respond(LocalHTTPRequest.response(status: 200, reason: "OK", json: body.serialized))
-                            case .failure(let unavailable):
-                                let body = JSONValue.object([
-                                    ("error", .string("no access token: " + unavailable.reason))
-                                ])
-                                respond(
-                                    LocalHTTPRequest.response(
-                                        status: 503, reason: "Service Unavailable", json: body.serialized))
-                            }
+        let server = UnixStreamServer(
+            listening: listening, queue: DispatchQueue(label: "hubagent.token-socket"),
+            report: { logger.warning("token socket: \($0)") },
+            admit: { limiter.admit($0.uid) },
+            handle: { request, peer, respond in
+                logger.info("token socket: \(request.method) \(request.path) from \(peer)")
+                switch (request.method, request.path) {
+                case ("GET", "/token"):
+                    daemon.withAccessToken { result in
+                        switch result {
+                        case .success(let token):
+                            let body = JSONValue.object([
+                                ("access_token", .string(token.token.exposed)),
+                                ("expires_at", .number(token.expiresAt.rounded(.down))),
+                            ])
+                            respond(LocalHTTPRequest.response(status: 200, reason: "OK", json: body.serialized))
+                        case .failure(let unavailable):
+                            let body = JSONValue.object([
+                                ("error", .string("no access token: " + unavailable.reason))
+                            ])
+                            respond(
+                                LocalHTTPRequest.response(
+                                    status: 503, reason: "Service Unavailable", json: body.serialized))
                         }
-                    case ("GET", "/status"):
-                        daemon.work.async {
-                            let report = StatusReport(
-                                lifecycle: daemon.lifecycle, now: SystemWallClock().now(), pid: ProcessControl.id)
-                            respond(LocalHTTPRequest.response(status: 200, reason: "OK", json: report.json.serialized))
-                        }
-                    case (_, "/token"), (_, "/status"):
-                        respond(
-                            LocalHTTPRequest.response(
-                                status: 405, reason: "Method Not Allowed", json: #"{"error":"only GET"}"#))
-                    default:
-                        respond(
-                            LocalHTTPRequest.response(
-                                status: 404, reason: "Not Found", json: #"{"error":"GET /token or GET /status"}"#))
                     }
-                })
-            logger.info(
-                "serving access tokens to local programs at \(path)\(listening.isInherited ? " (from systemd)" : "")")
-            return server
-        }
+                case ("GET", "/status"):
+                    daemon.work.async {
+                        let report = StatusReport(
+                            lifecycle: daemon.lifecycle, now: SystemWallClock().now(), pid: ProcessControl.id)
+                        respond(LocalHTTPRequest.response(status: 200, reason: "OK", json: report.json.serialized))
+                    }
+                case (_, "/token"), (_, "/status"):
+                    respond(
+                        LocalHTTPRequest.response(
+                            status: 405, reason: "Method Not Allowed", json: #"{"error":"only GET"}"#))
+                default:
+                    respond(
+                        LocalHTTPRequest.response(
+                            status: 404, reason: "Not Found", json: #"{"error":"GET /token or GET /status"}"#))
+                }
+            })
+        logger.info(
+            "serving access tokens to local programs at \(path)\(listening.isInherited ? " (from systemd)" : "")")
+        return server
     }
 }
 
