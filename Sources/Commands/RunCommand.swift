@@ -119,7 +119,9 @@ enum RunCommand {
             }
         #endif
 
-        let boardingSource = BoardingSource(directory: layout.configurationDirectory)
+        // Under the unit, systemd reads the root-only boarding file and hands it over (docs/design.md §3).
+        let boardingSource = BoardingSource(
+            directory: layout.configurationDirectory, credentialsDirectory: environment["CREDENTIALS_DIRECTORY"])
         if loaded.state.identity == nil {
             switch boardingSource.read() {
             case .failure(let error)?:
@@ -162,6 +164,8 @@ enum RunCommand {
             relay.onStatusChange = { publisher.relayChanged($0) }
         }
 
+        // Set once the sockets are open; a socket systemd made stays when the daemon stops.
+        let openSockets = Mutex<[UnixStreamServer]>([])
         let signals = SignalHandling()
         signals.install(.terminate, queue: daemon.work) {
             serviceManager.stopping()
@@ -169,8 +173,7 @@ enum RunCommand {
             // Within systemd's TimeoutStopSec (20 s in the unit), with room to store the answer;
             // the relay finishes or abandons its upload meanwhile (its journal keeps the rest).
             RelayWiring.stop(relay, agent: daemon) {
-                UnixStreamServer.removeSocketFile(layout.tokenSocket)
-                UnixStreamServer.removeSocketFile(layout.dataSocket)
+                openSockets.withLock { $0.forEach { $0.removeSocketFile() } }
                 // _exit, not exit: atexit handlers would tear down OpenSSL under a key generation
                 // still running on the effects queue. Nothing is buffered (logs are write(2)), and
                 // whatever is in flight is crash-safe by design, so there is nothing to flush.
@@ -215,7 +218,7 @@ enum RunCommand {
                 + "\(layout.configurationDirectory)"
         )
         // The socket is bound first: binding sets the process umask for a moment, which must not
-        // meet a state file being created on the daemon's queues (UnixStreamServer.init). It
+        // meet a state file being created on the daemon's queues (ListeningSocket.bind). It
         // accepts only once the daemon has started, so no request is answered from a daemon that
         // has not yet read its state.
         let tokenSocket =
@@ -225,6 +228,7 @@ enum RunCommand {
             runtime == nil
                 ? nil : DataSocket.open(path: layout.dataSocket, settings: settings.relay, relay: $0, logger: logger)
         }
+        openSockets.withLock { $0 = [tokenSocket, dataSocket].compactMap { $0 } }
         daemon.start(with: loaded.state)
         tokenSocket?.start()
         relay?.start()

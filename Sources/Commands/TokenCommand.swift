@@ -95,9 +95,9 @@ enum TokenCommand {
         return "permission denied on \(path): \(what) is group \(group), mode \(String(entry.mode, radix: 8)), "
             + "and uid \(me) "
             + "is not in that group; fix: add this user to the group (`usermod -aG \(group) USER`, then log in again), "
-            + "or set token_socket_group in hubagent.conf to a group of this user "
-            + "(with SupplementaryGroups= for the unit), "
-            + "then `systemctl restart hubagent`"
+            + "or give the socket a group of this user (under systemd: SocketGroup= in a drop-in for "
+            + "hubagent.socket, `systemctl edit hubagent.socket`, and token_socket_group in hubagent.conf to match), "
+            + "then `systemctl restart hubagent.socket hubagent`"
     }
 }
 

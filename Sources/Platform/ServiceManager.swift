@@ -66,6 +66,27 @@ public struct ServiceManager: Sendable {
         guard sd_watchdog_enabled(0, &microseconds) > 0, microseconds > 0 else { return nil }
         return Double(microseconds) / 2_000_000
     }
+    /// The descriptors systemd passed to this process ($LISTEN_FDS, $LISTEN_PID), each with its
+    /// `FileDescriptorName=`; empty when started otherwise. The environment is left as it is, so
+    /// every server can look for its own. The corresponding C function is
+    /// `sd_listen_fds_with_names`.
+    public static func passedSockets() -> [(name: String, descriptor: Int32)] {
+        var names: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+        let count = sd_listen_fds_with_names(0, &names)
+        guard count > 0 else { return [] }
+        defer { free(names) }
+        return (0..<Int(count)).map { index in
+            defer { free(names?[index]) }
+            let name = names?[index].map { String(cString: $0) } ?? "unknown"
+            return (name, SD_LISTEN_FDS_START + Int32(index))
+        }
+    }
+
+    /// Whether `fd` is a listening Unix stream socket. The corresponding C function is
+    /// `sd_is_socket_unix`.
+    public static func isListeningUnixStream(_ fd: Int32) -> Bool {
+        sd_is_socket_unix(fd, Int32(SOCK_STREAM.rawValue), 1, nil, 0) > 0
+    }
 }
 
 extension String {

@@ -180,6 +180,15 @@ public final class StateDirectory: Sendable {
             let problem = "mode \(String(mode, radix: 8)) lets other users put files in it"
             throw .insecure(InsecurePermissions(path: path, problem: problem, fix: "chmod go-w \(path)"))
         }
+        // A second name for a secret file, anywhere on the file system, is a copy that outlives
+        // every rotation and removal, and whoever made it can read it or write it in place.
+        if isPrivate, !isDirectory, info.st_nlink > 1 {
+            let problem = "has \(info.st_nlink) names (hard links); another name keeps the credentials it holds"
+            let fix =
+                "find the other names (find / -xdev -samefile \(path)) and remove them, or replace this one by a copy "
+                + "(cp -p \(path) \(path).copy && mv \(path).copy \(path))"
+            throw .insecure(InsecurePermissions(path: path, problem: problem, fix: fix))
+        }
         switch found.first {
         case nil:
             return

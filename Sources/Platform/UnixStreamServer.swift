@@ -49,6 +49,7 @@ public final class UnixStreamServer: @unchecked Sendable {
     public typealias Handler = @Sendable (LocalHTTPRequest, PeerCredentials, @escaping Responder) -> Void
 
     public let path: String
+    private let socket: ListeningSocket
     private let queue: DispatchQueue
     private let listener: Int32
     private var acceptSource: (any DispatchSourceRead)?
@@ -74,18 +75,32 @@ public final class UnixStreamServer: @unchecked Sendable {
         unlink(path)
     }
 
-    /// Binds `path` (replacing a stale socket file) with `mode` and, when given, `group`.
-    /// `admit` decides per request (the rate limit); a refused peer gets 429. `limits` caps the
-    /// connections; `report` hears about refusals and accept failures (rarely: once a minute per
-    /// kind). The umask is process-wide and is 0777 during the bind: create the server before
-    /// other threads create files.
-    public init(
+    /// Binds `path` (replacing a stale socket file) with `mode` and, when given, `group`
+    /// (ListeningSocket.bind). `admit` decides per request (the rate limit); a refused peer gets
+    /// 429. `limits` caps the connections; `report` hears about refusals and accept failures
+    /// (rarely: once a minute per kind). The umask is process-wide and differs during the bind:
+    /// create the server before other threads create files.
+    public convenience init(
         path: String, mode: UInt32, group: UInt32?, timeout: Double = 5, answerTimeout: Double = 30,
         maximumBody: Int = 0, limits: Limits = Limits(), queue: DispatchQueue,
         report: @escaping @Sendable (String) -> Void = { _ in },
         admit: @escaping @Sendable (PeerCredentials) -> Bool, handle: @escaping Handler
     ) throws(SystemError) {
-        self.path = path
+        self.init(
+            listening: try ListeningSocket.bind(path, mode: mode, group: group), timeout: timeout,
+            answerTimeout: answerTimeout, maximumBody: maximumBody, limits: limits, queue: queue, report: report,
+            admit: admit, handle: handle)
+    }
+
+    /// Serves on `listening`, which is bound and listening already (inherited from systemd, or
+    /// bound by ListeningSocket); the server owns its descriptor from now on.
+    public init(
+        listening: ListeningSocket, timeout: Double = 5, answerTimeout: Double = 30, maximumBody: Int = 0,
+        limits: Limits = Limits(), queue: DispatchQueue, report: @escaping @Sendable (String) -> Void = { _ in },
+        admit: @escaping @Sendable (PeerCredentials) -> Bool, handle: @escaping Handler
+    ) {
+        self.socket = listening
+        self.path = listening.path
         self.queue = queue
         self.handle = handle
         self.timeout = timeout
@@ -94,51 +109,16 @@ public final class UnixStreamServer: @unchecked Sendable {
         self.limits = limits
         self.report = report
         self.admit = admit
-        let fd = socket(
-            AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw SystemError("socket", path) }
+        let fd = listening.descriptor
         listener = fd
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(fd)
-            throw SystemError("bind", path, errno: ENAMETOOLONG)
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        unlink(path)  // a socket file left by a previous run
-        // Created with no access at all, then opened up to exactly `mode`: never a moment in
-        // which others could connect.
-        let previousMask = umask(0o777)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        umask(previousMask)
-        guard bound == 0 else {
-            let error = SystemError("bind", path)
-            close(fd)
-            throw error
-        }
-        if let group, chown(path, UInt32.max, group) != 0 {
-            let error = SystemError("chown", path)
-            close(fd)
-            throw error
-        }
-        guard chmod(path, mode) == 0, listen(fd, 128) == 0 else {
-            let error = SystemError("listen", path)
-            close(fd)
-            throw error
-        }
         let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
         source.setEventHandler { [weak self] in self?.acceptAll() }
         source.setCancelHandler { close(fd) }
         acceptSource = source
     }
+
+    /// Removes the socket file, unless systemd made it (ListeningSocket.removeFile).
+    public func removeSocketFile() { socket.removeFile() }
 
     /// Starts taking connections; until then clients wait in the listen backlog.
     public func start() {
@@ -153,7 +133,7 @@ public final class UnixStreamServer: @unchecked Sendable {
         // A suspended source must be resumed before it is released.
         if !accepting || backingOff { acceptSource?.resume() }
         acceptSource?.cancel()  // closes the listener once Dispatch has let go of it
-        unlink(path)
+        socket.removeFile()
     }
 
     /// Touched only on `queue`, which guards its mutable state (unchecked).

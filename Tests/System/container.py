@@ -9,8 +9,23 @@ import shutil
 import subprocess
 import time
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+SYSTEMD = os.path.join(os.path.dirname(os.path.dirname(HERE)), "systemd")
+# The units hubagent ships (systemd/), as the Debian package installs them.
+UNITS = ["hubagent.service", "hubagent.socket", "hubagent-boarding.path", "hubagent-boarding.service"]
 CACHE = os.environ.get("HUBAGENT_ROOTFS_CACHE", "/var/cache/hubagent-tests/bookworm-rootfs")
 PACKAGES = "systemd,systemd-sysv,dbus,procps,libcurl4,libssl3,ca-certificates"
+
+
+def unit_binds():
+    """--bind-ro pairs that put the shipped units into the container's /etc/systemd/system."""
+    return [(os.path.join(SYSTEMD, unit), "/etc/systemd/system/" + unit) for unit in UNITS]
+
+
+def start_units(container):
+    """What `systemctl enable --now hubagent` starts: the socket and the boarding file watch first."""
+    container.run("systemctl", "daemon-reload")
+    container.run("systemctl", "start", "hubagent.socket", "hubagent-boarding.path")
 
 
 def debian_mirror():

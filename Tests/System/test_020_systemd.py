@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from container import Container
+from container import UNITS, Container, start_units, unit_binds
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -52,10 +52,9 @@ def service(tmp_path_factory, binary, test_binary):
     (dropins / "10-test.conf").write_text(TEST_DROP_IN)
     container = Container(str(work), binds=[(str(conf), "/etc/hubagent")],
                           binds_ro=[(binary, "/usr/bin/hubagent"), (test_binary, "/usr/bin/hubagent-test"),
-                                    (UNIT, "/etc/systemd/system/hubagent.service"),
                                     (str(dropins), "/etc/systemd/system/hubagent.service.d"),
-                                    ("/etc/hosts", "/etc/hosts")]).boot()
-    container.run("systemctl", "daemon-reload")
+                                    ("/etc/hosts", "/etc/hosts")] + unit_binds()).boot()
+    start_units(container)
     container.dropins = dropins
     yield container, emu, conf
     container.poweroff()
@@ -64,8 +63,9 @@ def service(tmp_path_factory, binary, test_binary):
 
 def test_unit_is_clean_and_hardened(service):
     container, _, _ = service
-    verify = container.run("systemd-analyze", "verify", "--man=no", "/etc/systemd/system/hubagent.service", check=False)
-    assert verify.returncode == 0 and verify.stdout + verify.stderr == "", verify.stdout + verify.stderr
+    for unit in UNITS:
+        verify = container.run("systemd-analyze", "verify", "--man=no", "/etc/systemd/system/" + unit, check=False)
+        assert verify.returncode == 0 and verify.stdout + verify.stderr == "", unit + ": " + verify.stdout + verify.stderr
     security = container.run("systemd-analyze", "security", "--offline=true", "--threshold=15",
                              "/etc/systemd/system/hubagent.service", check=False)
     assert security.returncode == 0, security.stdout[-2000:]
@@ -84,9 +84,11 @@ def test_start_returns_ready_while_waiting_for_a_boarding_file(service):
 def test_status_text_moves_to_onboarded(service):
     container, emu, conf = service
     _, boarding = emu.create_agent("RSA_3072")
+    # As the README says: root's alone (systemd reads it for the service), moved into place.
     tmp = conf / "boarding.json.new"
-    tmp.write_text(json.dumps(boarding))
-    tmp.chmod(0o644)
+    fd = os.open(str(tmp), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, json.dumps(boarding).encode())
+    os.close(fd)
     tmp.rename(conf / "boarding.json")
     status = container.wait_show("hubagent", "StatusText", lambda s: s.startswith("onboarded; token valid until"))
     assert "secret rotates in" in status

@@ -77,6 +77,9 @@ def extracted(deb, tmp_path):
 FILES = {
     "usr/bin/hubagent": "-rwxr-xr-x",
     "lib/systemd/system/hubagent.service": "-rw-r--r--",
+    "lib/systemd/system/hubagent.socket": "-rw-r--r--",
+    "lib/systemd/system/hubagent-boarding.path": "-rw-r--r--",
+    "lib/systemd/system/hubagent-boarding.service": "-rw-r--r--",
     "usr/share/doc/hubagent/copyright": "-rw-r--r--",
     "usr/share/doc/hubagent/changelog.gz": "-rw-r--r--",
     "usr/share/doc/hubagent/examples/hubagent.conf": "-rw-r--r--",

@@ -23,6 +23,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 VERSION_SWIFT = os.path.join(ROOT, "Sources", "Agent", "Status", "Version.swift")
 DEFAULT_MAINTAINER = "hubagent maintainers <maintainers@users.noreply.r-seed-fe9c3b4b.example>"
+# The service, the socket it serves tokens on, and the watch that hands it a new boarding file.
+UNITS = ["hubagent.service", "hubagent.socket", "hubagent-boarding.path", "hubagent-boarding.service"]
 EXAMPLES = ["etc/hubagent.conf", "etc/datasources.yaml", "etc/boarding.json.example"]
 # ELF e_machine -> Debian architecture, for a binary built for another machine than this one.
 ARCHITECTURES = {62: "amd64", 183: "arm64", 40: "armhf", 243: "riscv64", 3: "i386"}
@@ -167,7 +169,8 @@ def build(args):
         run(os.environ.get("STRIP", "strip"), "--remove-section=.comment", "--remove-section=.note",
             "--strip-unneeded", program)
         drop_runpath(program)
-        install(os.path.join(ROOT, "systemd", "hubagent.service"), "/lib/systemd/system/hubagent.service", 0o644)
+        for unit in UNITS:
+            install(os.path.join(ROOT, "systemd", unit), "/lib/systemd/system/" + unit, 0o644)
         for example in EXAMPLES:
             install(os.path.join(ROOT, example), "%s/examples/%s" % (doc, os.path.basename(example)), 0o644)
         install(os.path.join(HERE, "copyright"), doc + "/copyright", 0o644)

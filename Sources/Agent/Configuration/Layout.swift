@@ -1,3 +1,5 @@
+import Platform
+
 /// Where hubagent keeps what, and how large each file may grow: every directory, file name and
 /// size limit in one place (docs/design.md §2). The three directories come from the command line,
 /// else from systemd's variables, else from the defaults.
@@ -15,8 +17,14 @@ public struct Layout: Equatable, Sendable {
         /// In the runtime directory, written by the daemon.
         public static let status = "status.json"
         public static let tokenSocket = "token.sock"
-        /// The relay's ingest socket (docs/relay.md §1).
+        /// systemd's `FileDescriptorName=` of the token socket (systemd/hubagent.socket).
+        public static let tokenSocketDescriptor = "token"
+        /// systemd's credential holding the boarding file (`LoadCredential=` in the unit).
+        public static let boardingCredential = "boarding.json"
+        /// The relay's ingest socket (docs/relay.md §1), and its `FileDescriptorName=`
+        /// (systemd/hubagent-data.socket).
         public static let dataSocket = "data.sock"
+        public static let dataSocketDescriptor = "data"
         /// The relay's journal directory under the state directory (docs/relay.md §3).
         public static let relayDirectory = "relay"
 
@@ -51,9 +59,19 @@ public struct Layout: Equatable, Sendable {
         public static let tokenSocketAnswer = 1 << 20
     }
 
+    /// Under the unit the runtime directory is split in two (docs/design.md §8): the socket units
+    /// own `/run/hubagent` and the sockets in it, with the mode and group the operator gave them,
+    /// and the service writes into this subdirectory of it (`RuntimeDirectory=hubagent/daemon`).
+    /// systemd hands a service's RuntimeDirectory= to its dynamic user at every start, whatever
+    /// is inside, and removes it at every stop: a socket there would lose its group and its file.
+    public static let serviceSubdirectory = "daemon"
+
     public var configurationDirectory: String
     public var stateDirectory: String
+    /// Where the daemon writes (status.json), and binds its sockets when systemd passed none.
     public var runtimeDirectory: String
+    /// Where the sockets are: the runtime directory, or its parent under the unit.
+    public var socketDirectory: String
 
     public init(
         configurationDirectory: String = Layout.defaultConfigurationDirectory,
@@ -63,6 +81,7 @@ public struct Layout: Equatable, Sendable {
         self.configurationDirectory = configurationDirectory
         self.stateDirectory = stateDirectory
         self.runtimeDirectory = runtimeDirectory
+        socketDirectory = runtimeDirectory
     }
 
     /// Flags (nil when not given) win over systemd's `CONFIGURATION_DIRECTORY`, `STATE_DIRECTORY`
@@ -83,13 +102,26 @@ public struct Layout: Equatable, Sendable {
                 Self.defaultConfigurationDirectory),
             stateDirectory: pick(stateDirectory, "STATE_DIRECTORY", Self.defaultStateDirectory),
             runtimeDirectory: pick(runtimeDirectory, "RUNTIME_DIRECTORY", Self.defaultRuntimeDirectory))
+        let suffix = "/" + Self.serviceSubdirectory
+        if runtimeDirectory == nil, environment["RUNTIME_DIRECTORY"] != nil, self.runtimeDirectory.hasSuffix(suffix) {
+            socketDirectory = String(self.runtimeDirectory.dropLast(suffix.count))
+        }
     }
 
     public var boardingFile: String { configurationDirectory + "/" + FileName.boarding }
     public var dataSourcesFile: String { configurationDirectory + "/" + FileName.dataSources }
     public var settingsFile: String { configurationDirectory + "/" + FileName.settings }
-    public var statusFile: String { runtimeDirectory + "/" + FileName.status }
-    public var tokenSocket: String { runtimeDirectory + "/" + FileName.tokenSocket }
-    public var dataSocket: String { runtimeDirectory + "/" + FileName.dataSocket }
+    public var tokenSocket: String { socketDirectory + "/" + FileName.tokenSocket }
+    public var dataSocket: String { socketDirectory + "/" + FileName.dataSocket }
     public var relayDirectory: String { stateDirectory + "/" + FileName.relayDirectory }
+
+    /// The daemon's status.json. A client (`status`, `check`) on the default layout while the unit
+    /// runs finds it in the service's subdirectory.
+    public var statusFile: String {
+        let service = runtimeDirectory + "/" + Self.serviceSubdirectory
+        if runtimeDirectory == socketDirectory, FileSystemEntry.isDirectory(service) {
+            return service + "/" + FileName.status
+        }
+        return runtimeDirectory + "/" + FileName.status
+    }
 }

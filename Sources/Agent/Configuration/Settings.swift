@@ -89,7 +89,7 @@ extension Settings {
     /// The transport as these settings configure it, for the daemon and for `hubagent check`.
     public var transportOptions: TransportOptions {
         TransportOptions(
-            caFile: caFile, proxy: proxy, noProxy: noProxy, timeout: requestTimeout,
+            caFile: caFile, caFileLimit: Layout.Limit.caBundle, proxy: proxy, noProxy: noProxy, timeout: requestTimeout,
             userAgent: "hubagent/\(HubAgentVersion.string)")
     }
 

@@ -48,6 +48,7 @@ enum SystemdUnitCheck: HealthCheck {
                         + "`systemctl restart hubagent`"
                 )
             }
+            if let mismatch = tokenSocketGroupMismatch(context) { return mismatch }
             return .ok("\(unit) is \(active), watchdog \(watchdog)")
         case "activating":
             return .warn(
@@ -58,6 +59,37 @@ enum SystemdUnitCheck: HealthCheck {
                 "\(unit) is \(active)",
                 fix: "`journalctl -u hubagent -b` tells why; then `systemctl enable --now hubagent`")
         }
+    }
+
+    /// token_socket_group in hubagent.conf against the group systemd gave token.sock
+    /// (SocketGroup= of hubagent.socket, docs/design.md §8): under the unit the first is only a
+    /// statement, the second is what counts, and a program of the group is refused when they differ.
+    static func tokenSocketGroupMismatch(_ context: CheckContext) -> CheckResult? {
+        let path = context.layout.tokenSocket
+        guard let entry = try? DirectoryEntry.of(path), entry.kind == .other else { return nil }
+        let actual = Users.groupName(of: entry.gid) ?? "gid \(entry.gid)"
+        func dropIn(_ group: String) -> String {
+            "`systemctl edit hubagent.socket`, add [Socket] SocketGroup=\(group), then `systemctl restart "
+                + "hubagent.socket hubagent`"
+        }
+        guard let wanted = context.settings.tokenSocketGroup else {
+            guard entry.gid != 0 else { return nil }
+            return .fail(
+                "\(path) is open to group \(actual) (SocketGroup= of hubagent.socket), but hubagent.conf names no "
+                    + "token_socket_group",
+                fix: "set token_socket_group = \(actual) in hubagent.conf if that is meant, else "
+                    + dropIn("root"))
+        }
+        guard let gid = Users.groupID(named: wanted) else {
+            return .fail(
+                "token_socket_group \(wanted) (hubagent.conf) does not exist",
+                fix: "groupadd \(wanted), add the programs' users to it, then " + dropIn(wanted))
+        }
+        guard gid != entry.gid else { return nil }
+        return .fail(
+            "token_socket_group is \(wanted) in hubagent.conf, but \(path) has group \(actual) (SocketGroup= of "
+                + "hubagent.socket): members of \(wanted) cannot get tokens",
+            fix: dropIn(wanted))
     }
 
     /// ", the daemon runs as pid N", from its status file, when one is live.
