@@ -81,6 +81,8 @@ install: release
 	install -m 0755 -s $(BIN) $(DESTDIR)$(PREFIX)/bin/hubagent
 	sed 's|^ExecStart=/usr/bin/hubagent|ExecStart=$(PREFIX)/bin/hubagent|' systemd/hubagent.service > $(DESTDIR)$(UNITDIR)/hubagent.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/hubagent.service
+	install -m 0644 systemd/hubagent.socket systemd/hubagent-data.socket systemd/hubagent-boarding.path \
+		systemd/hubagent-boarding.service $(DESTDIR)$(UNITDIR)/
 	install -m 0644 etc/hubagent.conf etc/datasources.yaml etc/boarding.json.example $(DESTDIR)$(PREFIX)/share/doc/hubagent/examples/
 
 ## hubagent_<version>_<arch>.deb in $(DEB_DIR): the binary, the unit, hubagent(8), the examples and

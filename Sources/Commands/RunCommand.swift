@@ -173,7 +173,9 @@ enum RunCommand {
             // Within systemd's TimeoutStopSec (20 s in the unit), with room to store the answer;
             // the relay finishes or abandons its upload meanwhile (its journal keeps the rest).
             RelayWiring.stop(relay, agent: daemon) {
-                openSockets.withLock { $0.forEach { $0.removeSocketFile() } }
+                openSockets.withLock { sockets in
+                    for socket in sockets { socket.removeSocketFile() }
+                }
                 // _exit, not exit: atexit handlers would tear down OpenSSL under a key generation
                 // still running on the effects queue. Nothing is buffered (logs are write(2)), and
                 // whatever is in flight is crash-safe by design, so there is nothing to flush.
@@ -224,22 +226,29 @@ enum RunCommand {
         let tokenSocket =
             runtime == nil
             ? nil : TokenSocket.open(path: layout.tokenSocket, settings: settings, daemon: daemon, logger: logger)
-        let dataSocket = relay.flatMap {
+        let dataSocket =
             runtime == nil
-                ? nil : DataSocket.open(path: layout.dataSocket, settings: settings.relay, relay: $0, logger: logger)
+            ? nil : DataSocket.open(path: layout.dataSocket, settings: settings.relay, relay: relay, logger: logger)
+        let loopback = relay.flatMap {
+            DataSocket.openLoopback(
+                settings: settings.relay, relay: $0, configurationDirectory: layout.configurationDirectory,
+                credentialsDirectory: environment["CREDENTIALS_DIRECTORY"], logger: logger)
         }
-        openSockets.withLock { $0 = [tokenSocket, dataSocket].compactMap { $0 } }
+        openSockets.withLock { $0 = [tokenSocket, dataSocket, loopback].compactMap { $0 } }
         daemon.start(with: loaded.state)
         tokenSocket?.start()
         relay?.start()
         dataSocket?.start()
+        loopback?.start()
         // READY once the state is loaded and the work loop runs, never after network success:
         // boot must not wait for the cloud (docs/design.md §5).
         daemon.work.async {
             serviceManager.ready(status: daemon.statusLine)
             watchdog.start()
         }
-        withExtendedLifetime((signals, daemon, watchdog, tokenSocket, lock, relay, dataSocket)) { dispatchMain() }
+        withExtendedLifetime((signals, daemon, watchdog, tokenSocket, lock, relay, dataSocket, loopback)) {
+            dispatchMain()
+        }
     }
 
     static func policy(_ settings: Settings) -> LifecyclePolicy {

@@ -3,12 +3,16 @@ import Glibc
 /// The listening Unix stream socket of one local server (`token.sock`, later `data.sock`): the one
 /// systemd passed under its name (socket activation: the socket unit made the file with the
 /// unit's `SocketMode=` and `SocketGroup=`, which a sandboxed service could not set), else one
-/// bound here (a daemon run by hand). docs/design.md §8.
+/// bound here (a daemon run by hand). docs/design.md §8. Also the relay's loopback TCP listener
+/// (`ingest_listen`, LoopbackListener), which has no file and no peer credentials.
 public struct ListeningSocket: Sendable {
     public let descriptor: Int32
+    /// The socket file, or `host:port` for a TCP listener.
     public let path: String
     /// Made by systemd: its file belongs to the socket unit, and stays when the daemon stops.
     public let isInherited: Bool
+    /// A loopback TCP listener: no file to remove, no SO_PEERCRED for its clients.
+    public var isTCP = false
 
     /// The socket systemd passed with `FileDescriptorName=name`, else `path` bound with `mode` and,
     /// when given, `group`.
@@ -86,7 +90,7 @@ public struct ListeningSocket: Sendable {
     /// Removes the socket file, unless systemd made it: on the way out, so that clients are told
     /// at once that nothing listens. The corresponding C function is `unlink`.
     public func removeFile() {
-        if !isInherited { unlink(path) }
+        if !isInherited && !isTCP { unlink(path) }
     }
 
     /// The path an inherited socket is bound to, for messages. The corresponding C function is

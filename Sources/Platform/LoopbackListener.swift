@@ -17,6 +17,14 @@ public enum LoopbackListener {
         }
     }
 
+    /// The listener for a server (UnixStreamServer serves it like a Unix socket, without peer
+    /// credentials).
+    public static func listening(host: String, port: UInt16) throws(Failure) -> ListeningSocket {
+        let fd = try bind(host: host, port: port)
+        let name = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        return ListeningSocket(descriptor: fd, path: name, isInherited: false, isTCP: true)
+    }
+
     /// A non-blocking, close-on-exec descriptor listening on `host:port`. The corresponding C
     /// functions are `socket`, `setsockopt`, `bind` and `listen`.
     public static func bind(host: String, port: UInt16) throws(Failure) -> Int32 {

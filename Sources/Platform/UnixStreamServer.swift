@@ -8,7 +8,12 @@ public struct PeerCredentials: Equatable, Sendable, CustomStringConvertible {
     public var gid: UInt32
     public var pid: Int32
 
-    public var description: String { "uid \(uid) gid \(gid) pid \(pid)" }
+    public var description: String {
+        self == .loopbackTCP ? "a loopback TCP client" : "uid \(uid) gid \(gid) pid \(pid)"
+    }
+
+    /// A client of a loopback TCP listener: the kernel vouches for no user; its limits are shared.
+    public static let loopbackTCP = PeerCredentials(uid: UInt32.max, gid: UInt32.max, pid: 0)
 }
 
 /// A Unix stream socket that reads one HTTP request head per connection, hands it to `handle`,
@@ -177,11 +182,16 @@ public final class UnixStreamServer: @unchecked Sendable {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             var credentials: (Int32, UInt32, UInt32) = (0, 0, 0)
             var length = socklen_t(12)
-            guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0, length == 12 else {
-                close(fd)
-                continue
+            let peer: PeerCredentials
+            if socket.isTCP {
+                peer = .loopbackTCP
+            } else {
+                guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0, length == 12 else {
+                    close(fd)
+                    continue
+                }
+                peer = PeerCredentials(uid: credentials.1, gid: credentials.2, pid: credentials.0)
             }
-            let peer = PeerCredentials(uid: credentials.1, gid: credentials.2, pid: credentials.0)
             let ofUser = perUser[peer.uid, default: 0]
             if connections.count >= limits.connections || ofUser >= limits.connectionsPerUser {
                 refuse(fd, peer, userCapped: ofUser >= limits.connectionsPerUser)

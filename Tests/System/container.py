@@ -12,7 +12,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SYSTEMD = os.path.join(os.path.dirname(os.path.dirname(HERE)), "systemd")
 # The units hubagent ships (systemd/), as the Debian package installs them.
-UNITS = ["hubagent.service", "hubagent.socket", "hubagent-boarding.path", "hubagent-boarding.service"]
+UNITS = [
+    "hubagent.service", "hubagent.socket", "hubagent-data.socket", "hubagent-boarding.path", "hubagent-boarding.service"]
 CACHE = os.environ.get("HUBAGENT_ROOTFS_CACHE", "/var/cache/hubagent-tests/bookworm-rootfs")
 PACKAGES = "systemd,systemd-sysv,dbus,procps,libcurl4,libssl3,ca-certificates"
 
@@ -25,7 +26,7 @@ def unit_binds():
 def start_units(container):
     """What `systemctl enable --now hubagent` starts: the socket and the boarding file watch first."""
     container.run("systemctl", "daemon-reload")
-    container.run("systemctl", "start", "hubagent.socket", "hubagent-boarding.path")
+    container.run("systemctl", "start", "hubagent.socket", "hubagent-data.socket", "hubagent-boarding.path")
 
 
 def debian_mirror():
@@ -107,8 +108,8 @@ class Container:
             return []
         return [int(c) for c in children if open("/proc/%s/comm" % c).read().strip() == name]
 
-    def run(self, *command, check=True, timeout=60):
-        result = subprocess.run(["nsenter", "-t", str(self.pid1), "-a", "--"] + list(command),
+    def run(self, *command, check=True, timeout=60, input=None):
+        result = subprocess.run(["nsenter", "-t", str(self.pid1), "-a", "--"] + list(command), input=input,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, text=True)
         if check and result.returncode != 0:
             raise AssertionError("%s failed (%d):\n%s%s" % (" ".join(command), result.returncode, result.stdout, result.stderr))

@@ -78,6 +78,7 @@ FILES = {
     "usr/bin/hubagent": "-rwxr-xr-x",
     "lib/systemd/system/hubagent.service": "-rw-r--r--",
     "lib/systemd/system/hubagent.socket": "-rw-r--r--",
+    "lib/systemd/system/hubagent-data.socket": "-rw-r--r--",
     "lib/systemd/system/hubagent-boarding.path": "-rw-r--r--",
     "lib/systemd/system/hubagent-boarding.service": "-rw-r--r--",
     "usr/share/doc/hubagent/copyright": "-rw-r--r--",

@@ -7,6 +7,8 @@ import os
 import shlex
 import subprocess
 
+import pytest
+
 DATASOURCES = """configurationId: line-1
 dataSources:
   - name: Boiler
@@ -84,3 +86,60 @@ def test_exit_statuses(spawn_emulator, hubagent, tmp_path):
     result = subprocess.run([agent.binary, "send", "--runtime-dir", agent.runtime_dir, "a", "b"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 64, result
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_loopback_listener_with_a_bearer_key(spawn_emulator, hubagent):
+    """Node-RED's http request node cannot reach a Unix socket: ingest_listen on loopback, every
+    request with the key from ingest_key_file; without it 401, and a key others can read keeps
+    the listener closed."""
+    import http.client
+    emu = spawn_emulator()
+    agent_id, boarding = emu.create_agent("SHARED_SECRET")
+    agent = hubagent(emu)
+    port = free_port()
+    key_path = os.path.join(agent.config_dir, "ingest.key")
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    os.write(fd, b"k3y-for-node-red-0123456789\n")
+    os.close(fd)
+    with open(os.path.join(agent.config_dir, "datasources.yaml"), "w") as f:
+        f.write(DATASOURCES)
+    with open(os.path.join(agent.config_dir, "hubagent.conf"), "w") as f:
+        f.write("relay = on\nrelay_flush_interval = 200ms\ningest_listen = 127.0.0.1:%d\ningest_key_file = %s\n"
+                % (port, key_path))
+    agent.write_boarding(boarding)
+    agent.start()
+    agent.wait_for(r"taking values from local programs at http://127\.0\.0\.1:%d" % port, timeout=20)
+    agent.wait_for(r"relay: checking values against data source configuration line-1", timeout=20)
+
+    def post(headers):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        body = json.dumps([{"timestamp": "2026-12-01T10:00:00Z",
+                            "values": [{"dataPointId": "dp-temp", "value": "21.5", "qualityCode": "0"}]}])
+        connection.request("POST", "/v1/timeseries", body, dict({"Content-Type": "application/json"}, **headers))
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+
+    assert post({})[0] == 401
+    assert post({"Authorization": "Bearer wrong-key-0123456789"})[0] == 401
+    status, answer = post({"Authorization": "Bearer k3y-for-node-red-0123456789"})
+    assert status == 202 and answer["accepted"] == 1, answer
+    emu.await_values(agent_id, 1, timeout=20)
+    assert [v["value"] for v in emu.timeseries(agent_id)] == ["21.5"]
+    assert agent.stop() == 0
+
+    os.chmod(key_path, 0o644)
+    lines = agent.start()
+    agent.wait_for(r"taking values from local programs at .*data\.sock", timeout=20)
+    agent.wait_for(r"other users can read the ingest key .*the loopback listener stays closed", timeout=20)
+    import socket
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5)
+    assert agent.count(r"http://127", since=lines) == 0
+    assert agent.stop() == 0

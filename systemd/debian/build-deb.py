@@ -24,7 +24,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 VERSION_SWIFT = os.path.join(ROOT, "Sources", "Agent", "Status", "Version.swift")
 DEFAULT_MAINTAINER = "hubagent maintainers <maintainers@users.noreply.r-seed-fe9c3b4b.example>"
 # The service, the socket it serves tokens on, and the watch that hands it a new boarding file.
-UNITS = ["hubagent.service", "hubagent.socket", "hubagent-boarding.path", "hubagent-boarding.service"]
+UNITS = [
+    "hubagent.service", "hubagent.socket", "hubagent-data.socket", "hubagent-boarding.path", "hubagent-boarding.service"]
 EXAMPLES = ["etc/hubagent.conf", "etc/datasources.yaml", "etc/boarding.json.example"]
 # ELF e_machine -> Debian architecture, for a binary built for another machine than this one.
 ARCHITECTURES = {62: "amd64", 183: "arm64", 40: "armhf", 243: "riscv64", 3: "i386"}

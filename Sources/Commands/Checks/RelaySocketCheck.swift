@@ -38,7 +38,9 @@ enum RelaySocketCheck: HealthCheck {
             return .fail(
                 "\(path) is group \(group), mode \(String(entry.mode, radix: 8)): members of "
                     + "\(relay.dataSocketGroup ?? "") cannot send",
-                fix: "restart hubagent so that it creates the socket again (`systemctl restart hubagent`)")
+                fix: "under systemd, give hubagent-data.socket that group (`systemctl edit hubagent-data.socket`: "
+                    + "[Socket] SocketGroup=\(relay.dataSocketGroup ?? "")), then `systemctl restart "
+                    + "hubagent-data.socket hubagent`; run by hand, restart hubagent")
         }
         return .ok("\(path) is group \(group), mode \(String(entry.mode, radix: 8))")
     }
