@@ -323,10 +323,51 @@ final class UploadPolicyTests: XCTestCase {
     }
 
     private func pow2(_ exponent: Int) -> Double { Double(1 << exponent) }
+
+    // MARK: the batch in hand and the journal
+
+    /// GIVEN a batch waiting for its retry WHEN drop_oldest drops records through 3 THEN they leave the batch (a
+    /// unit straddling the drop keeps its later values), the send keeps its time; GIVEN everything dropped THEN
+    /// idle, and the next batch still waits for the back-off.
+    func testDroppedRecordsLeaveTheBatchInHand() {
+        let straddling = BatchUnit(
+            firstSequence: 3, entry: F.entry(at: 9_000, [F.value("a", 3), F.value("b", 4), F.value("c", 5)]))
+        var policy = sending(Batch(units: F.units(1...2) + [straddling]))
+        let retry = sendTime(policy.outcome(.transportFailure, now: t0, jitter: 0.99)) ?? 0
+        policy.discard(through: 3)
+        XCTAssertEqual(policy.work.count, 1)
+        XCTAssertEqual(policy.work[0].firstSequence, 4)
+        XCTAssertEqual(policy.work[0].lastSequence, 5)
+        XCTAssertEqual(policy.work[0].recordCount, 2)
+        XCTAssertEqual(policy.scheduledAt, retry)
+        XCTAssertTrue(policy.outstanding)
+        policy.discard(through: 5)
+        XCTAssertTrue(policy.isIdle)
+        XCTAssertFalse(policy.outstanding)
+        let next = Batch(units: F.units(6...7))
+        XCTAssertEqual(
+            policy.batchReady(next, now: t0 + 0.1), [UploadDecision.send(next, at: retry)], "the back-off carries over")
+    }
+
+    /// GIVEN a batch waiting for its retry WHEN abandoned (a configuration change) THEN idle, and a batch built
+    /// again from the journal waits as long; GIVEN no back-off THEN it goes at once.
+    func testAbandonedWorkKeepsTheBackOff() {
+        var policy = sending(Batch(units: F.units(1...2)))
+        let retry = sendTime(policy.outcome(.status(503, retryAfter: 20), now: t0, jitter: 0)) ?? 0
+        policy.abandonWork()
+        XCTAssertTrue(policy.isIdle)
+        XCTAssertFalse(policy.outstanding)
+        let again = Batch(units: F.units(1...2, configuration: "cfg-2"))
+        XCTAssertEqual(policy.batchReady(again, now: t0 + 1), [UploadDecision.send(again, at: retry)])
+        XCTAssertEqual(policy.outcome(.accepted, now: retry, jitter: 0), [.advanceCursor(through: 2)])
+        let later = Batch(units: F.units(3...3))
+        XCTAssertEqual(policy.batchReady(later, now: retry + 1), [UploadDecision.send(later, at: retry + 1)])
+    }
 }
 
 extension UploadDecision {
     fileprivate var isAdvance: Bool {
         if case .advanceCursor = self { true } else { false }
     }
+
 }

@@ -155,6 +155,12 @@ public final class RelayDaemon: @unchecked Sendable {
             if let catalog, previous?.dataSources?.configurationID != catalog.configurationID {
                 logger.info("relay: checking values against data source configuration \(catalog.configurationID)")
             }
+            if previous?.dataSources != context?.dataSources, !policy.isIdle {
+                // The batch in hand was checked against the previous configuration: read it
+                // from the journal again (now, or once the request in flight is answered).
+                rebuildWork = true
+                if !sending { rebuildFromJournal() }
+            }
             // A new token, or new credentials (a rotation, a new boarding file), may be accepted
             // where the refused one was not (docs/relay.md §4).
             if policy.pause == .unauthorized, let context, context.tokenExpiresAt != nil,
@@ -276,7 +282,7 @@ public final class RelayDaemon: @unchecked Sendable {
             } catch {
                 return done(.failure(appendFailed(error)))
             }
-            for report in journal.takeDropReports() { logger.warning("relay: \(report)") }
+            journalDropped()
             status.ingestedRecords += content.recordCount
             unbatchedBytes += Batcher.estimatedBytes(of: content)
             if oldestUnbatched == nil { oldestUnbatched = now }
@@ -304,6 +310,21 @@ public final class RelayDaemon: @unchecked Sendable {
             }
             markStatusChanged()
             decide()
+        }
+    }
+
+    /// drop_oldest deleted segments: their records leave the batch in hand too, so that nothing
+    /// counted as dropped is also sent (docs/relay.md §3: exact counts). A request already in
+    /// flight cannot be recalled; what it carries is counted dropped and may still arrive.
+    private func journalDropped() {
+        for report in journal.takeDropReports() {
+            logger.warning("relay: \(report)")
+            guard let dropped = report.sequences else { continue }
+            policy.discard(through: dropped.upperBound)
+            batchedThrough = max(batchedThrough, dropped.upperBound)
+            if sending && dropped.upperBound >= (policy.work.first?.firstSequence ?? 0) {
+                logger.warning("relay: the request in flight carries records that were just dropped")
+            }
         }
     }
 
@@ -377,7 +398,7 @@ public final class RelayDaemon: @unchecked Sendable {
     /// configuration in force become dead letters, with their own sequence numbers so that the
     /// cursor counts exactly what was sent (docs/relay.md §2, §3, §4).
     private func buildBatch(now: Double) {
-        let start = batchedThrough
+        let start = max(batchedThrough, journal.acknowledged)
         var batcher = Batcher(after: start, target: policy.batchTarget)
         let reader = journal.reader(after: start)
         var dead: [(sequence: UInt64, value: DeadValue)] = []
@@ -609,7 +630,21 @@ public final class RelayDaemon: @unchecked Sendable {
         apply(policy.outcome(outcome, now: now, jitter: Double.random(in: 0..<1)))
         refreshStatus()
         if stopping != nil { return finishStop() }
+        if rebuildWork { rebuildFromJournal() }
         decide()
+    }
+
+    /// The configuration changed while a batch was in hand.
+    private var rebuildWork = false
+
+    private func rebuildFromJournal() {
+        rebuildWork = false
+        guard !policy.isIdle else { return }
+        policy.abandonWork()
+        batchedThrough = journal.acknowledged
+        unbatchedBytes = max(unbatchedBytes, policy.batchTarget)
+        if oldestUnbatched == nil { oldestUnbatched = now() }
+        setTimer(nil)
     }
 
     /// The last refusal's status and body, and its Correlation-ID: what a dead letter records.

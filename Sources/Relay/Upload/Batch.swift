@@ -48,6 +48,14 @@ public struct BatchUnit: Equatable, Sendable {
 
     public var lastSequence: UInt64 { firstSequence + UInt64(max(recordCount, 1)) - 1 }
 
+    /// What is left of this unit after the records through `sequence` are gone; nil when none is.
+    public func trimmed(after sequence: UInt64) -> BatchUnit? {
+        guard lastSequence > sequence else { return nil }
+        guard firstSequence <= sequence, case .timeseries(var entry) = content else { return self }
+        entry.values.removeFirst(Int(sequence - firstSequence + 1))
+        return BatchUnit(firstSequence: sequence + 1, entry: entry)
+    }
+
     /// The key a timeseries unit must not be separated from; nil for an event.
     public var key: TimeseriesKey? {
         guard case .timeseries(let entry) = content else { return nil }

@@ -87,6 +87,9 @@ public struct UploadPolicy: Equatable, Sendable {
     public private(set) var lastStatus: Int?
     /// When the outstanding send is due, for status reports ("next attempt in …").
     public private(set) var scheduledAt: Double?
+    /// When the batch in hand was given up while waiting for its next attempt: the next batch
+    /// waits as long, so that giving up work never cuts a back-off short.
+    private var holdUntil: Double?
 
     public init(settings: UploadSettings = UploadSettings()) {
         self.settings = settings
@@ -100,7 +103,37 @@ public struct UploadPolicy: Equatable, Sendable {
     public mutating func batchReady(_ batch: Batch, now: Double) -> [UploadDecision] {
         guard isIdle, !outstanding, !batch.units.isEmpty else { return [] }
         work = [batch]
-        return next(at: now)
+        defer { holdUntil = nil }
+        return next(at: max(now, holdUntil ?? now))
+    }
+
+    /// Gives up the batch in hand, which is not in flight: its records are read from the journal
+    /// again (after a configuration change, they are checked again). A back-off in progress
+    /// carries over to the next batch.
+    public mutating func abandonWork() {
+        guard !work.isEmpty else { return }
+        if outstanding, let scheduledAt { holdUntil = scheduledAt }
+        work = []
+        outstanding = false
+        scheduledAt = nil
+    }
+
+    /// The journal dropped every record through `sequence` (`drop_oldest`, docs/relay.md §3):
+    /// they leave the batch in hand too, so that what is counted as dropped is never also sent.
+    /// A send already scheduled keeps its time, with what is left.
+    public mutating func discard(through sequence: UInt64) {
+        guard !work.isEmpty else { return }
+        work = work.compactMap { batch in
+            let units = batch.units.compactMap { $0.trimmed(after: sequence) }
+            return units.isEmpty ? nil : Batch(units: units)
+        }
+        if work.isEmpty { abandonEmptyWork() }
+    }
+
+    private mutating func abandonEmptyWork() {
+        if outstanding, let scheduledAt { holdUntil = scheduledAt }
+        outstanding = false
+        scheduledAt = nil
     }
 
     /// The outcome of the outstanding send; `jitter` in [0, 1).
