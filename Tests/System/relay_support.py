@@ -61,6 +61,8 @@ def request(agent, method, path, body=b"", content_type="application/x-ndjson", 
             received += chunk
     head, _, payload = received.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
+    if not received or len(lines[0].split()) < 2:
+        raise ConnectionError("no answer from data.sock")
     headers = {}
     for line in lines[1:]:
         name, _, value = line.partition(":")
