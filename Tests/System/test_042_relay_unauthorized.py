@@ -64,3 +64,23 @@ def paused_until_new_token(spawn_emulator, hubagent):
                    "rotation) never calls policy.tokenRenewed, so the relay stays paused until restart")
 def test_401_always_pauses_until_a_new_token(spawn_emulator, hubagent):
     paused_until_new_token(spawn_emulator, hubagent)
+
+
+def test_403_pauses_and_says_so(spawn_emulator, hubagent):
+    emu, agent_id, agent = relay_agent(spawn_emulator, hubagent)
+    mark = emu.next_seq()
+    emu.fault(path="/exchange$", kind="status", status=403, count=100000)
+    status, _ = post(agent, "/v1/timeseries", ndjson("dp-count", range(10)))
+    assert status == 202
+    agent.wait_for(r"relay paused: .*403", timeout=20)
+    report = await_status(agent, lambda s: s["state"] == "paused")
+    assert "403" in report["reason"] and report["lastError"]["status"] == 403, report
+    assert report["nextAttemptAt"] is not None, report
+    # No token refresh for a 403, no retry soon after it (the next is minutes away).
+    assert report["nextAttemptAt"] - report["lastError"]["at"] >= 60, report
+    assert [r["status"] for r in exchange_requests(emu, mark)] == [403]
+    assert token_requests(emu, mark) == []
+    status, _ = post(agent, "/v1/timeseries", ndjson("dp-count", range(10, 20), start=T0 + 10))
+    assert status == 202
+    assert live_status(agent)["queue"]["records"] == 20
+    assert agent.stop() == 0

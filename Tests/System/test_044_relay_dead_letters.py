@@ -58,3 +58,20 @@ def test_single_event_refused_is_a_dead_letter(spawn_emulator, hubagent):
     [letter] = dead_letters(agent)
     assert letter["record"]["id"] == refused["id"] and letter["correlationId"], letter
     assert agent.stop() == 0
+
+
+def test_413_splits_the_batch(spawn_emulator, hubagent):
+    emu, agent_id, agent = relay_agent(spawn_emulator, hubagent)
+    mark = emu.next_seq()
+    # A proxy in front of the endpoint refuses the first two bodies as too large.
+    emu.fault(path="/exchange$", kind="status", status=413, count=2)
+    status, _ = post(agent, "/v1/timeseries", ndjson("dp-count", range(1000, 1400)))
+    assert status == 202
+    emu.await_values(agent_id, 400, timeout=20)
+    attempts = exchange_requests(emu, mark)
+    assert [r["status"] for r in attempts] == [413, 413, 200, 200, 200], [r["status"] for r in attempts]
+    sizes = [len(r["body"]) for r in attempts]
+    assert sizes[1] < sizes[0] * 0.6 and sizes[2] < sizes[0] * 0.35, sizes
+    assert sorted(int(v["value"]) for v in emu.timeseries(agent_id)) == list(range(1000, 1400))
+    assert dead_letters(agent) == []
+    assert agent.stop() == 0

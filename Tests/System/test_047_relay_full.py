@@ -42,8 +42,8 @@ SETTINGS = "relay_max_disk = 8MiB\nrelay_batch_bytes = 9MiB\n"
 
 
 def test_reject_new_refuses_with_507_and_loses_nothing(spawn_emulator, hubagent):
-    emu, agent_id, agent = relay_agent(spawn_emulator, hubagent, settings=SETTINGS + "relay_full_policy = reject_new\n",
-                                         datasources=DATASOURCES)
+    emu, agent_id, agent = relay_agent(spawn_emulator, hubagent,
+                                       settings=SETTINGS + "relay_full_policy = reject_new\n", datasources=DATASOURCES)
     emu.fault(path="/exchange$", kind="status", status=503, count=100000)
     acked, answers = fill(agent, 20)
     status, headers, answer = answers[-1]
@@ -81,8 +81,8 @@ def test_reject_new_refuses_with_507_and_loses_nothing(spawn_emulator, hubagent)
 def drop_oldest_run(spawn_emulator, hubagent):
     """Fills the journal under drop_oldest with the exchange down, then lets it drain:
     (emulator, agent id, agent, acknowledged timestamps, stored timestamps, dropped count)."""
-    emu, agent_id, agent = relay_agent(spawn_emulator, hubagent, settings=SETTINGS + "relay_full_policy = drop_oldest\n",
-                                         datasources=DATASOURCES)
+    emu, agent_id, agent = relay_agent(spawn_emulator, hubagent,
+                                       settings=SETTINGS + "relay_full_policy = drop_oldest\n", datasources=DATASOURCES)
     emu.fault(path="/exchange$", kind="status", status=503, count=100000)
     acked, answers = fill(agent, 14)
     assert [a[0] for a in answers] == [202] * 14, [a[:1] + a[2:] for a in answers]
