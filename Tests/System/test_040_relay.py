@@ -8,57 +8,7 @@ import json
 import os
 import subprocess
 
-from conftest import unix_http
-
-DATASOURCES = """configurationId: line-1
-dataSources:
-  - name: Boiler
-    dataPoints:
-      - id: dp-temp
-        name: Temperature
-        type: DOUBLE
-        unit: "°C"
-      - id: dp-count
-        name: Count
-        type: INT
-        unit: ""
-      - id: dp-on
-        name: Running
-        type: BOOLEAN
-        unit: ""
-      - id: dp-state
-        name: State
-        type: STRING
-        unit: ""
-"""
-
-
-def post(agent, path, body, content_type="application/x-ndjson"):
-    data = body.encode() if isinstance(body, str) else body
-    request = ("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
-               % (path, content_type, len(data))).encode() + data
-    status, answer = unix_http(os.path.join(agent.runtime_dir, "data.sock"), request)
-    return status, json.loads(answer)
-
-
-def relay_agent(spawn_emulator, hubagent, settings="", emulator_args=()):
-    emu = spawn_emulator(*emulator_args)
-    agent_id, boarding = emu.create_agent("SHARED_SECRET")
-    agent = hubagent(emu)
-    with open(os.path.join(agent.config_dir, "datasources.yaml"), "w") as f:
-        f.write(DATASOURCES)
-    with open(os.path.join(agent.config_dir, "hubagent.conf"), "w") as f:
-        f.write("relay = on\nrelay_flush_interval = 200ms\n" + settings)
-    agent.write_boarding(boarding)
-    agent.start()
-    agent.wait_for(r"data source configuration line-1 uploaded", timeout=20)
-    agent.wait_for(r"relay: checking values against data source configuration line-1", timeout=10)
-    return emu, agent_id, agent
-
-
-def send(agent, lines, *args):
-    return subprocess.run([agent.binary, "send", "--runtime-dir", agent.runtime_dir, *args],
-                          input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=60)
+from relay_support import post, relay_agent, send
 
 
 def test_values_arrive_exactly_as_sent(spawn_emulator, hubagent):
