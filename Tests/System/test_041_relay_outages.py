@@ -108,11 +108,6 @@ def test_outage_backs_off_and_status_says_why(spawn_emulator, hubagent):
     assert agent.stop() == 0
 
 
-@pytest.mark.xfail(strict=True, reason="RelayDaemon.buildBatch subtracts batch.estimatedBytes (which includes the "
-                   "per-request framing: ExchangeEncoder.closingBytes + timeseriesItemBytes) from unbatchedBytes, "
-                   "a running sum of unit bytes only (Batcher.estimatedBytes(of:)); over a backlog of several "
-                   "batches it reaches 0 while records remain, FlushPolicy.flushTime returns nil and the tail "
-                   "stays queued until the next ingest")
 def test_backlog_after_an_outage_drains_to_the_last_value(spawn_emulator, hubagent):
     emu, agent_id, agent = relay_agent(spawn_emulator, hubagent, settings="relay_batch_bytes = 16KiB\n")
     emu.fault(path="/exchange$", kind="status", status=503, count=1)

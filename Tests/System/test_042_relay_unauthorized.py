@@ -40,8 +40,10 @@ def paused_until_new_token(spawn_emulator, hubagent):
     agent.wait_for(r"relay paused: .*401", timeout=20)
     report = await_status(agent, lambda s: s["state"] == "paused")
     assert report["lastError"]["status"] == 401, report
-    # Refresh once, retry once, then pause: no storm of 401s.
-    assert [r["status"] for r in exchange_requests(emu, mark)] == [401, 401]
+    # Refresh once, retry once, then pause: no storm of 401s. Each new token (they live 4 s here)
+    # is worth one more try, and its refusal one refresh and one retry.
+    attempts = [r["status"] for r in exchange_requests(emu, mark)]
+    assert set(attempts) == {401} and 2 <= len(attempts) <= 2 * len(token_requests(emu, mark)) + 2, attempts
 
     # Ingest goes on while paused.
     status, _ = post(agent, "/v1/timeseries", ndjson("dp-count", range(20, 40), start=T0 + 20))
@@ -59,9 +61,6 @@ def paused_until_new_token(spawn_emulator, hubagent):
     assert agent.stop() == 0
 
 
-@pytest.mark.xfail(strict=True, reason="RelayDaemon resumes after a pause on 401 only when the upload context's "
-                   "agentID or baseURL changes (update()); a new access token from the lifecycle (refresh, "
-                   "rotation) never calls policy.tokenRenewed, so the relay stays paused until restart")
 def test_401_always_pauses_until_a_new_token(spawn_emulator, hubagent):
     paused_until_new_token(spawn_emulator, hubagent)
 

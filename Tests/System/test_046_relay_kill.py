@@ -82,11 +82,6 @@ def test_every_acknowledged_value_survives_kill_9(spawn_emulator, hubagent):
     restart_and_check(emu, agent_id, agent, promised, emu.counts(agent_id)["values"])
 
 
-@pytest.mark.xfail(strict=True, reason="after a restart RelayDaemon.init estimates the backlog's exchange bytes as "
-                   "4 x the segment bytes, but the compact journal form is about 9 bytes per value against about "
-                   "105 in the exchange body; once the batches sent have used up the estimate (unbatchedBytes = 0) "
-                   "FlushPolicy.flushTime returns nil and the rest of the backlog stays queued until new values "
-                   "arrive")
 def test_backlog_left_by_kill_9_drains_completely(spawn_emulator, hubagent):
     emu, agent_id, agent = relay_agent(spawn_emulator, hubagent)
     # Nothing leaves during the burst: the whole burst is the backlog after the restart.

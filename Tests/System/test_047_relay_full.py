@@ -109,10 +109,6 @@ def test_drop_oldest_keeps_the_newest(spawn_emulator, hubagent):
     assert agent.stop() == 0
 
 
-@pytest.mark.xfail(strict=True, reason="drop_oldest deletes the oldest segment even when the batch in hand "
-                   "(UploadPolicy.work, retried from memory during the outage) holds its records: they are counted "
-                   "in dropped.full and still uploaded once the endpoint answers, so stored + dropped exceeds "
-                   "acknowledged by that batch and the count is not exact")
 def test_drop_oldest_counts_exactly_what_it_dropped(spawn_emulator, hubagent):
     emu, agent_id, agent, acked, stored, dropped = drop_oldest_run(spawn_emulator, hubagent)
     assert len(stored) + dropped == len(acked), (len(stored), dropped, len(acked))

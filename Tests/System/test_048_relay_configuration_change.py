@@ -83,11 +83,6 @@ def test_widened_configuration_takes_every_queued_value(spawn_emulator, hubagent
     assert agent.stop() == 0
 
 
-@pytest.mark.xfail(strict=True, reason="Revalidation.split prunes the values that no longer fit from a queued "
-                   "entry, then Batcher.add numbers the kept values from the frame's firstSequence by the pruned "
-                   "counts: the batch's lastSequence falls short of the frame's, the cursor stops there, the "
-                   "pruned records stay queued (queue.records 10 of 20 with everything sent) and the frame is "
-                   "read and revalidated again with the next batch, writing its dead letters a second time")
 def test_queued_values_meet_the_new_configuration_after_a_restart(spawn_emulator, hubagent):
     emu, agent_id, agent = relay_agent(spawn_emulator, hubagent)
     emu.fault(path="/exchange$", kind="status", status=503, count=100000)
@@ -120,11 +115,6 @@ def test_sighup_reads_a_changed_configuration(spawn_emulator, hubagent):
     assert agent.stop() == 0
 
 
-@pytest.mark.xfail(strict=True, reason="the batch in hand (UploadPolicy.work, built under line-1 and retried "
-                   "during the outage) is not checked again when the configuration changes: RelayDaemon.update "
-                   "leaves it alone and timerFired sends it as built, under the old configurationId and with the "
-                   "values that no longer fit, so the exchange drops them (unknown_configuration) or stores "
-                   "values that should be dead letters")
 def test_configuration_change_while_a_batch_waits(spawn_emulator, hubagent):
     emu, agent_id, agent = relay_agent(spawn_emulator, hubagent)
     emu.fault(path="/exchange$", kind="status", status=503, count=100000)
