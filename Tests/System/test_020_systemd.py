@@ -110,12 +110,14 @@ def test_reload_applies_new_settings(service):
     container, _, conf = service
     (conf / "hubagent.conf").write_text("log_level = debug\n")
     container.run("systemctl", "reload", "hubagent")
-    assert container.show("hubagent", "ActiveState") == "active"
+    # RELOADING=1 then READY=1 (Type=notify): `systemctl reload` may return in between.
+    container.wait_show("hubagent", "ActiveState", lambda state: state == "active", timeout=30)
     assert "reloaded /etc/hubagent/hubagent.conf: log_level debug" in container.journal("hubagent")
     # A broken file on reload is reported and the running settings are kept.
     (conf / "hubagent.conf").write_text("log_level = loud\n")
     container.run("systemctl", "reload", "hubagent")
-    assert container.show("hubagent", "ActiveState") == "active"
+    # RELOADING=1 then READY=1 (Type=notify): `systemctl reload` may return in between.
+    container.wait_show("hubagent", "ActiveState", lambda state: state == "active", timeout=30)
     assert "keeping the running settings" in container.journal("hubagent")
     (conf / "hubagent.conf").unlink()
 
