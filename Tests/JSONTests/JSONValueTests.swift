@@ -71,4 +71,16 @@ final class JSONQuotingTests: XCTestCase {
         let original = String((0..<0x20).map { Character(Unicode.Scalar(UInt8($0))) }) + #"\"/ü€𝄞"#
         XCTAssertEqual(try JSONValue.parse("[\(JSONValue.quoted(original))]"), .array([.string(original)]))
     }
+
+    /// GIVEN text with quotes, backslashes, controls and non-ASCII WHEN appended as bytes THEN the same bytes as
+    /// `quoted`, and `quotedLength` counts them.
+    func testAppendQuotedMatchesQuoted() {
+        let samples = ["", "plain", "say \"hi\"", "back\\slash", "tab\tnew\nline\r", "\u{01}\u{1F}\u{08}\u{0C}", "é😀ü"]
+        for text in samples {
+            var bytes: [UInt8] = [0x41]
+            JSONValue.appendQuoted(text, to: &bytes)
+            XCTAssertEqual(bytes, [0x41] + Array(JSONValue.quoted(text).utf8), text)
+            XCTAssertEqual(JSONValue.quotedLength(text), JSONValue.quoted(text).utf8.count, text)
+        }
+    }
 }

@@ -127,6 +127,14 @@ final class IngestRevalidationTests: XCTestCase {
                         ])
                 ]),
             ])
+        let fitting = JournalContent.timeseries([
+            TimeseriesEntry(
+                configurationID: "cfg-2", timestamp: 1, values: [.init(dataPointID: "a", value: .integer(1))])
+        ])
+        let whole = Revalidation.pieces(fitting, firstSequence: 20, against: catalog)
+        XCTAssertEqual(whole.fit.map(\.firstSequence), [20])
+        XCTAssertEqual(whole.fit.map(\.content), [fitting])
+        XCTAssertTrue(whole.dead.isEmpty)
         let event = JournalContent.event(EventRecord(id: "e", timestamp: 0, severity: .info))
         XCTAssertEqual(Revalidation.pieces(event, firstSequence: 3, against: catalog).fit.map(\.firstSequence), [3])
     }

@@ -90,6 +90,38 @@ final class UploadEncoderTests: XCTestCase {
     }
 
     /// GIVEN each value type WHEN encoded THEN every field is a string in its documented form.
+    /// GIVEN batches of units that are not merged, with every kind of value (negative and extreme integers,
+    /// doubles, booleans, text with quotes, controls and non-ASCII) WHEN encoded THEN the body is exactly as long as
+    /// the batch's estimate (seeded).
+    func testEstimateIsExactWithoutMerging() {
+        var random = SeededRandom(seed: 7)
+        let texts = ["", "plain", "q\"uo\\te", "ctl\u{01}\n\t", "é😀", String(repeating: "x", count: 300)]
+        for round in 0..<200 {
+            var units: [BatchUnit] = []
+            var sequence: UInt64 = 1
+            for index in 0..<(1 + random.below(5)) {
+                let values = (0..<(1 + random.below(6))).map { number -> TimeseriesValue in
+                    let value: RecordValue
+                    switch random.below(4) {
+                    case 0: value = .integer([Int64.min, Int64.max, 0, -7, 1_234_567][random.below(5)])
+                    case 1: value = .double([0.1, -2.5e-7, 1e300, 42][random.below(4)])
+                    case 2: value = .boolean(random.below(2) == 0)
+                    default: value = .text(texts[random.below(texts.count)])
+                    }
+                    return TimeseriesValue(
+                        dataPointID: "dp-\(number)\(texts[random.below(3)])", value: value,
+                        qualityCode: [0, 12_189_696, UInt32.max][random.below(3)])
+                }
+                let entry = F.entry(["cfg", "c\"2"][random.below(2)], at: Int64(round * 100 + index), values)
+                units.append(BatchUnit(firstSequence: sequence, entry: entry))
+                sequence += UInt64(values.count)
+            }
+            let batch = Batch(units: units)
+            let body = ExchangeEncoder.encode(batch, boundary: F.boundaries()).body
+            XCTAssertEqual(body.count, batch.estimatedBytes, "round \(round)")
+        }
+    }
+
     func testValueForms() {
         XCTAssertEqual(ExchangeEncoder.text(of: .integer(-9_223_372_036_854_775_808)), "-9223372036854775808")
         XCTAssertEqual(ExchangeEncoder.text(of: .double(3)), "3.0")

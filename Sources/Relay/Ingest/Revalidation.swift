@@ -61,6 +61,13 @@ public enum Revalidation {
         -> (fit: [(firstSequence: UInt64, content: JournalContent)], dead: [(sequence: UInt64, value: DeadValue)])
     {
         guard case .timeseries(let entries) = content else { return ([(firstSequence, content)], []) }
+        // The common case, a frame of the configuration in force that still fits it, goes as it is.
+        if entries.allSatisfy({ entry in
+            entry.configurationID == catalog.configurationID
+                && entry.values.allSatisfy { misfit($0, in: catalog) == nil }
+        }) {
+            return ([(firstSequence, content)], [])
+        }
         var fit: [(firstSequence: UInt64, content: JournalContent)] = []
         var dead: [(sequence: UInt64, value: DeadValue)] = []
         var sequence = firstSequence

@@ -30,9 +30,10 @@ public enum ExchangeEncoder {
         for item in items(of: batch) {
             switch item {
             case .timeseries(let configurationID, let entries):
-                appendItem(
-                    meta: timeseriesMeta(configurationID: configurationID), payload: timeseriesPayload(entries),
-                    main: main, sub: boundary(), to: &body)
+                let sub = boundary()
+                appendItemHead(meta: timeseriesMeta(configurationID: configurationID), main: main, sub: sub, to: &body)
+                appendTimeseriesPayload(entries, to: &body)
+                appendItemTail(sub: sub, to: &body)
             case .event(let event):
                 appendItem(meta: eventMeta, payload: eventPayload(event), main: main, sub: boundary(), to: &body)
             }
@@ -148,12 +149,21 @@ public enum ExchangeEncoder {
     private static let payloadContentType = "application/json"
 
     private static func appendItem(meta: String, payload: String, main: String, sub: String, to body: inout [UInt8]) {
+        appendItemHead(meta: meta, main: main, sub: sub, to: &body)
+        body += Array(payload.utf8)
+        appendItemTail(sub: sub, to: &body)
+    }
+
+    /// The item's framing and meta part, up to where its payload starts.
+    private static func appendItemHead(meta: String, main: String, sub: String, to body: inout [UInt8]) {
         var part = "--\(main)\r\nContent-Type: multipart/related;boundary=\(sub)\r\n\r\n"
         part += "--\(sub)\r\nContent-Type: \(metaContentType)\r\n\r\n"
         body += Array(part.utf8)
         body += Array(meta.utf8)
         body += Array("\r\n--\(sub)\r\nContent-Type: \(payloadContentType)\r\n\r\n".utf8)
-        body += Array(payload.utf8)
+    }
+
+    private static func appendItemTail(sub: String, to body: inout [UInt8]) {
         body += Array("\r\n--\(sub)--\r\n".utf8)
     }
 
@@ -165,18 +175,70 @@ public enum ExchangeEncoder {
     private static let eventMeta =
         "{\"type\":\"item\",\"version\":\"1.0\",\"payload\":{\"type\":\"businessEvent\",\"version\":\"2.0\"}}"
 
-    private static func timeseriesPayload(_ entries: [MergedEntry]) -> String {
-        "[" + entries.map { entryJSON(timestamp: $0.timestamp, values: $0.values) }.joined(separator: ",") + "]"
+    // The timeseries payload is written straight into the body, byte by byte: it holds nearly all
+    // of a batch, and building it as Strings cost more than everything else the upload does.
+    private static let entryOpen = Array("{\"timestamp\":\"".utf8)
+    private static let entryValues = Array("\",\"values\":[".utf8)
+    private static let entryClose = Array("]}".utf8)
+    private static let valueOpen = Array("{\"dataPointId\":".utf8)
+    private static let valueValue = Array(",\"value\":".utf8)
+    private static let valueQuality = Array(",\"qualityCode\":\"".utf8)
+    private static let valueClose = Array("\"}".utf8)
+
+    private static func appendTimeseriesPayload(_ entries: [MergedEntry], to body: inout [UInt8]) {
+        body.append(0x5B)  // [
+        for (index, entry) in entries.enumerated() {
+            if index > 0 { body.append(0x2C) }
+            appendEntry(timestamp: entry.timestamp, values: entry.values, to: &body)
+        }
+        body.append(0x5D)  // ]
     }
 
-    private static func entryJSON(timestamp: Int64, values: [TimeseriesValue]) -> String {
-        "{\"timestamp\":\"\(ExchangeTimestamp.format(milliseconds: timestamp))\",\"values\":["
-            + values.map(valueJSON).joined(separator: ",") + "]}"
+    private static func appendEntry(timestamp: Int64, values: [TimeseriesValue], to body: inout [UInt8]) {
+        body += entryOpen
+        body += Array(ExchangeTimestamp.format(milliseconds: timestamp).utf8)
+        body += entryValues
+        for (index, value) in values.enumerated() {
+            if index > 0 { body.append(0x2C) }
+            body += valueOpen
+            JSONValue.appendQuoted(value.dataPointID, to: &body)
+            body += valueValue
+            JSONValue.appendQuoted(text(of: value.value), to: &body)
+            body += valueQuality
+            appendDecimal(UInt64(value.qualityCode), to: &body)
+            body += valueClose
+        }
+        body += entryClose
     }
 
-    private static func valueJSON(_ value: TimeseriesValue) -> String {
-        "{\"dataPointId\":\(JSONValue.quoted(value.dataPointID)),\"value\":\(JSONValue.quoted(text(of: value.value))),"
-            + "\"qualityCode\":\"\(value.qualityCode)\"}"
+    private static func appendDecimal(_ number: UInt64, to body: inout [UInt8]) {
+        var digits: [UInt8] = []
+        var rest = number
+        repeat {
+            digits.append(0x30 + UInt8(rest % 10))
+            rest /= 10
+        } while rest > 0
+        body += digits.reversed()
+    }
+
+    private static func decimalLength(_ number: UInt64) -> Int {
+        var length = 1
+        var rest = number / 10
+        while rest > 0 {
+            length += 1
+            rest /= 10
+        }
+        return length
+    }
+
+    /// The length of `text(of:)` quoted, without building it where the value's kind allows.
+    private static func quotedValueLength(_ value: RecordValue) -> Int {
+        switch value {
+        case .integer(let number):
+            2 + (number < 0 ? 1 + decimalLength(number.magnitude) : decimalLength(UInt64(number)))
+        case .boolean(let flag): flag ? 6 : 7
+        case .double, .text: JSONValue.quotedLength(text(of: value))
+        }
     }
 
     static func text(of value: RecordValue) -> String {
@@ -220,9 +282,16 @@ public enum ExchangeEncoder {
         itemFramingBytes + timeseriesMeta(configurationID: configurationID).utf8.count + 2 - 1
     }
 
-    /// One entry and its separator: exact for an entry that is not merged with another.
+    /// One entry and its separator: exact for an entry that is not merged with another. Counted,
+    /// not written: it is asked for every entry ingested (the flush decision) and batched.
     static func unitBytes(_ entry: TimeseriesEntry) -> Int {
-        entryJSON(timestamp: entry.timestamp, values: entry.values).utf8.count + 1
+        var bytes = entryOpen.count + 24 + entryValues.count + entryClose.count + 1
+        for value in entry.values {
+            bytes += valueOpen.count + JSONValue.quotedLength(value.dataPointID) + valueValue.count
+            bytes += quotedValueLength(value.value) + valueQuality.count
+            bytes += decimalLength(UInt64(value.qualityCode)) + valueClose.count
+        }
+        return bytes + max(0, entry.values.count - 1)
     }
 
     /// A whole event item.
