@@ -114,7 +114,12 @@ public final class CurlTransport: Transport, @unchecked Sendable {
                     _ = hubagent_curl_setopt_string(h, CURLOPT_URL, request.url)
                     _ = hubagent_curl_setopt_pointer(h, CURLOPT_ERRORBUFFER, errorPointer.baseAddress)
                     _ = hubagent_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1)
-                    _ = hubagent_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(options.timeout * 1000))
+                    let timeout = max(options.timeout, request.timeout ?? 0)
+                    _ = hubagent_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(timeout * 1000))
+                    // A long deadline must not let a dead connection sit: under 100 bytes/s for a
+                    // minute ends the request.
+                    _ = hubagent_curl_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, request.timeout == nil ? 0 : 100)
+                    _ = hubagent_curl_setopt_long(h, CURLOPT_LOW_SPEED_TIME, request.timeout == nil ? 0 : 60)
                     _ = hubagent_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(min(options.timeout, 15) * 1000))
                     // Only HTTPS, never a redirect, TLS 1.2 at least (docs/protocol.md §1).
                     _ = hubagent_curl_setopt_string(h, CURLOPT_PROTOCOLS_STR, "https")

@@ -11,12 +11,19 @@ public struct HTTPRequest: Sendable, Equatable {
     public var url: String
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// This request's total deadline in seconds, when it needs more than the transport's own
+    /// (a large body on a slow uplink).
+    public var timeout: Double?
 
-    public init(method: Method, url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+    public init(
+        method: Method, url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
+        timeout: Double? = nil
+    ) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
+        self.timeout = timeout
     }
 
     public static func == (lhs: HTTPRequest, rhs: HTTPRequest) -> Bool {

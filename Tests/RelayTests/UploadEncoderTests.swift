@@ -226,6 +226,9 @@ final class UploadEncoderTests: XCTestCase {
             request.headers.map(\.value),
             ["Bearer tok", "multipart/mixed;boundary=MAIN0000000000000000;charset=utf-8", "application/json", "0123"])
         XCTAssertEqual(request.body, ExchangeEncoder.encode(batch, boundary: F.boundaries()).body)
+        // A 1 MiB batch gets through a 2 KB/s uplink: 60 s plus 512 s.
+        XCTAssertEqual(ExchangeRequest.deadline(bodyBytes: 1 << 20), 572)
+        XCTAssertEqual(request.timeout, ExchangeRequest.deadline(bodyBytes: request.body.count))
         XCTAssertEqual(UploadOutcome(HTTPResponse(status: 200), retryAfter: 3), .accepted)
         XCTAssertEqual(UploadOutcome(HTTPResponse(status: 429), retryAfter: 3), .status(429, retryAfter: 3))
     }

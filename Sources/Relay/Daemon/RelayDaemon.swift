@@ -202,7 +202,10 @@ public final class RelayDaemon: @unchecked Sendable {
                 respond(Answer(status: 400, json: rejection.responseJSON))
             case .success(let entries):
                 let content = JournalContent.timeseries(entries)
-                append(content, payload: RecordCodec.encode(content), at: now) { result in
+                append(
+                    content, payload: RecordCodec.encode(content), estimate: Batcher.estimatedBytes(of: content),
+                    at: now
+                ) { result in
                     switch result {
                     case .success(let range):
                         respond(
@@ -235,7 +238,10 @@ public final class RelayDaemon: @unchecked Sendable {
                 respond(Answer(status: 400, json: rejection.responseJSON))
             case .success(let event):
                 let content = JournalContent.event(event)
-                append(content, payload: RecordCodec.encode(content), at: now) { result in
+                append(
+                    content, payload: RecordCodec.encode(content), estimate: Batcher.estimatedBytes(of: content),
+                    at: now
+                ) { result in
                     switch result {
                     case .success(let range):
                         respond(
@@ -267,8 +273,10 @@ public final class RelayDaemon: @unchecked Sendable {
 
     /// Appends on `queue`; `done` gets the sequence range once durable (per relay_durability), or
     /// the answer for a request that was not stored.
+    /// `payload` and `estimate` (its exchange bytes, for the flush rule) are made on the parsing
+    /// thread: the serial queue only writes.
     private func append(
-        _ content: JournalContent, payload: [UInt8], at now: Double,
+        _ content: JournalContent, payload: [UInt8], estimate: Int, at now: Double,
         done: @escaping @Sendable (Result<ClosedRange<UInt64>, Answer>) -> Void
     ) {
         queue.async { [self] in
@@ -284,7 +292,7 @@ public final class RelayDaemon: @unchecked Sendable {
             }
             journalDropped()
             status.ingestedRecords += content.recordCount
-            unbatchedBytes += Batcher.estimatedBytes(of: content)
+            unbatchedBytes += estimate
             if oldestUnbatched == nil { oldestUnbatched = now }
             switch configuration.settings.durability {
             case .sync:
@@ -321,6 +329,10 @@ public final class RelayDaemon: @unchecked Sendable {
             logger.warning("relay: \(report)")
             guard let dropped = report.sequences else { continue }
             policy.discard(through: dropped.upperBound)
+            if let next = prefetched {
+                let units = next.units.compactMap { $0.trimmed(after: dropped.upperBound) }
+                prefetched = units.isEmpty ? nil : Batch(units: units)
+            }
             batchedThrough = max(batchedThrough, dropped.upperBound)
             if sending && dropped.upperBound >= (policy.work.first?.firstSequence ?? 0) {
                 logger.warning("relay: the request in flight carries records that were just dropped")
@@ -384,20 +396,42 @@ public final class RelayDaemon: @unchecked Sendable {
         }
         guard context?.dataSources != nil, policy.pause == nil else { return setTimer(nil) }
         let now = now()
+        if let next = prefetched {
+            prefetched = nil
+            return apply(policy.batchReady(next, now: now))
+        }
         guard
             let at = flush.flushTime(
                 pendingBytes: unbatchedBytes, oldestIngestTime: oldestUnbatched, batchTarget: policy.batchTarget,
                 now: now)
         else { return setTimer(nil) }
         if at > now { return setTimer(at) }
-        buildBatch(now: now)
+        if let batch = buildBatch(now: now) { apply(policy.batchReady(batch, now: now)) }
+    }
+
+    /// The next batch, built while the current one is in flight so that it goes as soon as the
+    /// answer is in (the turnaround is the gap in a drain: docs/relay.md §4, bench/RESULTS.md).
+    private var prefetched: Batch?
+
+    private func prefetch() {
+        guard sending, prefetched == nil, policy.work.count == 1, stopping == nil, context?.dataSources != nil
+        else { return }
+        let now = now()
+        guard
+            let at = flush.flushTime(
+                pendingBytes: unbatchedBytes, oldestIngestTime: oldestUnbatched, batchTarget: policy.batchTarget,
+                now: now), at <= now
+        else { return }
+        prefetched = buildBatch(now: now, ahead: true)
     }
 
     /// Reads the journal after `batchedThrough` into the next batch: records older than
     /// relay_max_age at the head are dropped (counted), records that no longer fit the
     /// configuration in force become dead letters, with their own sequence numbers so that the
     /// cursor counts exactly what was sent (docs/relay.md §2, §3, §4).
-    private func buildBatch(now: Double) {
+    /// `ahead`: while a batch is in flight; then records that are expired or no longer fit are
+    /// left for the build after its answer (the cursor must not pass the batch in flight).
+    private func buildBatch(now: Double, ahead: Bool = false) -> Batch? {
         let start = max(batchedThrough, journal.acknowledged)
         var batcher = Batcher(after: start, target: policy.batchTarget)
         let reader = journal.reader(after: start)
@@ -405,7 +439,7 @@ public final class RelayDaemon: @unchecked Sendable {
         var expiredThrough: UInt64?
         var lastRead = start
         var reachedEnd = true
-        guard let catalog = snapshot.withLock({ $0.catalog }) else { return }
+        guard let catalog = snapshot.withLock({ $0.catalog }) else { return nil }
         do {
             reading: while let frame = try reader.next() {
                 if let maxAge = configuration.settings.maxAge, Double(frame.ingestTime) / 1000 < now - maxAge,
@@ -428,8 +462,10 @@ public final class RelayDaemon: @unchecked Sendable {
             }
         } catch {
             logger.error("relay: reading the journal: \(error)")
-            return setTimer(now + 5)
+            if !ahead { setTimer(now + 5) }
+            return nil
         }
+        if ahead && (expiredThrough != nil || !dead.isEmpty) { return nil }
         if let expired = expiredThrough {
             do {
                 try journal.dropRecords(through: expired, reason: .age)
@@ -448,11 +484,12 @@ public final class RelayDaemon: @unchecked Sendable {
             writeDeadLetters(values: settled, reason: "no longer fits the data source configuration")
         }
         guard let batch else {
+            if ahead { return nil }
             // Everything read was expired or no longer fits: the cursor moves past it.
             unbatchedBytes = 0
             oldestUnbatched = nil
             acknowledgeAllBatched(through: lastRead)
-            return
+            return nil
         }
         batchedThrough = batch.lastSequence
         if reachedEnd && settled.count == dead.count && batch.lastSequence >= lastRead {
@@ -464,7 +501,7 @@ public final class RelayDaemon: @unchecked Sendable {
             unbatchedBytes = max(unbatchedBytes - batch.estimatedBytes, policy.batchTarget)
             if oldestUnbatched == nil { oldestUnbatched = now }
         }
-        apply(policy.batchReady(batch, now: now))
+        return batch
     }
 
     private func acknowledgeAllBatched(through sequence: UInt64) {
@@ -478,8 +515,11 @@ public final class RelayDaemon: @unchecked Sendable {
         refreshStatus()
     }
 
-    /// Performs the policy's decisions in order.
-    private func apply(_ decisions: [UploadDecision]) {
+    /// Performs the policy's decisions in order. `deferCursor`: the cursor is written by the caller
+    /// (`writeCursor`) once the next request is on its way, so that its fsyncs are not in the gap
+    /// between two requests; dead letters are written at once, before the cursor passes them.
+    private func apply(_ decisions: [UploadDecision], deferCursor: Bool = false) {
+        defer { if !deferCursor { writeCursor() } }
         for decision in decisions {
             switch decision {
             case .send(let batch, let at):
@@ -494,13 +534,7 @@ public final class RelayDaemon: @unchecked Sendable {
                     send(batch)
                 }
             case .advanceCursor(let sequence):
-                do {
-                    try journal.acknowledge(through: sequence)
-                } catch {
-                    // The batch stays acknowledged in memory; after a restart it is sent again
-                    // (at-least-once, docs/relay.md §4).
-                    logger.error("relay: storing the upload cursor: \(error)")
-                }
+                cursorThrough = max(cursorThrough ?? 0, sequence)
             case .deadLetter(let units, let reason):
                 writeDeadLetters(units: units, reason: reason)
             case .requestTokenRefresh:
@@ -514,6 +548,21 @@ public final class RelayDaemon: @unchecked Sendable {
             }
         }
         markStatusChanged()
+    }
+
+    /// Acknowledged by the exchange, not yet written to the cursor file.
+    private var cursorThrough: UInt64?
+
+    private func writeCursor() {
+        guard let sequence = cursorThrough else { return }
+        cursorThrough = nil
+        do {
+            try journal.acknowledge(through: sequence)
+        } catch {
+            // The batch stays acknowledged in memory; after a restart it is sent again
+            // (at-least-once, docs/relay.md §4).
+            logger.error("relay: storing the upload cursor: \(error)")
+        }
     }
 
     private static func describe(_ reason: UploadPauseReason) -> String {
@@ -551,6 +600,7 @@ public final class RelayDaemon: @unchecked Sendable {
     private func send(_ batch: Batch) {
         guard let context, !sending else { return }
         sending = true
+        queue.async { [self] in prefetch() }
         let correlationID = (try? ExchangeEncoder.secureCorrelationID()) ?? Self.eventID().replacing("-", with: "")
         tokens.withAccessToken { [self] result in
             switch result {
@@ -627,11 +677,16 @@ public final class RelayDaemon: @unchecked Sendable {
             logger.warning("relay: upload failed (\(error)); the batch is kept and sent again")
         }
         lastCorrelationID = correlationID
-        apply(policy.outcome(outcome, now: now, jitter: Double.random(in: 0..<1)))
-        refreshStatus()
-        if stopping != nil { return finishStop() }
+        apply(policy.outcome(outcome, now: now, jitter: Double.random(in: 0..<1)), deferCursor: true)
+        if stopping != nil {
+            writeCursor()
+            refreshStatus()
+            return finishStop()
+        }
         if rebuildWork { rebuildFromJournal() }
         decide()
+        writeCursor()
+        refreshStatus()
     }
 
     /// The configuration changed while a batch was in hand.
@@ -641,6 +696,7 @@ public final class RelayDaemon: @unchecked Sendable {
         rebuildWork = false
         guard !policy.isIdle else { return }
         policy.abandonWork()
+        prefetched = nil
         batchedThrough = journal.acknowledged
         unbatchedBytes = max(unbatchedBytes, policy.batchTarget)
         if oldestUnbatched == nil { oldestUnbatched = now() }

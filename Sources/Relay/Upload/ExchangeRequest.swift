@@ -16,7 +16,17 @@ public enum ExchangeRequest {
                 ("Authorization", "Bearer " + accessToken), ("Content-Type", contentType),
                 ("Accept", "application/json"), ("Correlation-ID", correlationID),
             ],
-            body: body)
+            body: body, timeout: deadline(bodyBytes: body.count))
+    }
+
+    /// The slowest uplink a batch still gets through: 2 KB/s (a poor GPRS link). Below the
+    /// transport's usual deadline a 1 MiB batch could never arrive, and the same batch would be
+    /// sent again forever (docs/relay.md §4).
+    public static let slowestUplink = 2048.0
+
+    /// The request's deadline: what the body takes at the slowest uplink, plus a minute.
+    public static func deadline(bodyBytes: Int) -> Double {
+        60 + Double(bodyBytes) / slowestUplink
     }
 }
 
