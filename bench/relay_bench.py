@@ -30,6 +30,8 @@ sys.path.insert(0, HERE)
 import bench as base  # noqa: E402  (process bookkeeping, /proc readers, strace parsing, machine facts)
 
 MB = 1000 * 1000
+# Extra environment for the daemons (--daemon-env), e.g. malloc tunables in an experiment.
+DAEMON_ENV = {}
 PRODUCER_DATA_POINTS = 10  # each producer is one collector with its own 10 DOUBLE data points
 EXCHANGE = "/api/mindconnect/v3/exchange"
 
@@ -50,17 +52,11 @@ def relay_agent(binary, work, emu, name, producers, relay=True):
         f.write(datasources(producers))
     with open(os.path.join(agent.conf, "hubagent.conf"), "w") as f:
         f.write("relay = %s\n" % ("on" if relay else "off"))
-    agent.start()
+    agent.start(env=base.clean_env(**DAEMON_ENV))
     agent.wait_for(r"access token valid until", timeout=60)
     if relay:
         agent.wait_for(r"relay: checking values against data source configuration", timeout=60)
     return agent
-
-
-def restart(agent):
-    agent.stop()
-    t0 = agent.start()
-    return t0
 
 
 def quiescent(pid, quiet=1.0, timeout=30):
@@ -264,7 +260,7 @@ def restart_drain(agent, emu, agent_id, expected, timeout):
     stored0 = emu.counts(agent_id)["values"]
     agent.stop()
     emu.admin_json("DELETE", "/_admin/faults")
-    t0 = agent.start()
+    t0 = agent.start(env=base.clean_env(**DAEMON_ENV))
     sampler = RSSSampler(agent.pid)
     sampler.start()
     try:
@@ -419,6 +415,8 @@ def parse_args():
                    help="1,000-value requests per producer queued before a restart")
     p.add_argument("--restart-timeout", type=int, default=60)
     p.add_argument("--idle-seconds", type=int, default=60)
+    p.add_argument("--daemon-env", action="append", default=[], metavar="NAME=VALUE",
+                   help="extra environment for the daemons, for experiments (e.g. GLIBC_TUNABLES=...)")
     p.add_argument("--max-seconds", type=int, default=1200)
     p.add_argument("--keep", action="store_true")
     args = p.parse_args()
@@ -428,6 +426,7 @@ def parse_args():
     if args.out is None and not args.quick:
         args.out = os.path.join(HERE, "RESULTS.md")
     args.hubagent = os.path.abspath(args.hubagent)
+    DAEMON_ENV.update(item.split("=", 1) for item in args.daemon_env)
     return args
 
 
