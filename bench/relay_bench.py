@@ -137,7 +137,8 @@ for r in range(requests):
     lines = []
     for i in range(per_request):
         stamp = iso(base_ms + (n // 10) * 10)
-        lines.append('{"dataPointId":"%s","value":%.2f,"timestamp":"%s"}' % (points[n % 10], rng.uniform(0, 100), stamp))
+        lines.append('{"dataPointId":"%s","value":%.2f,"timestamp":"%s"}'
+                     % (points[n % 10], rng.uniform(0, 100), stamp))
         n += 1
     body = ('\n'.join(lines) + '\n').encode()
     head = ('POST /v1/timeseries HTTP/1.1\r\nHost: hubagent\r\nContent-Type: application/x-ndjson\r\n'
@@ -387,7 +388,8 @@ def markdown_section(args, info, rows, r, elapsed):
             "RSS peak %s." % (sh["requests"], base.ms(base.percentile(sh["gaps"], 50)) if sh["gaps"] else "n/a",
                               base.ms(max(sh["gaps"])) if sh["gaps"] else "n/a", base.mib(sh["rss_peak"])),
             "- Load average at the end: %.2f %.2f %.2f." % os.getloadavg(),
-            "- Parameters: `%s`" % json.dumps({k: v for k, v in vars(args).items() if k not in ("hubagent", "out", "keep")}),
+            "- Parameters: `%s`" % json.dumps({k: v for k, v in vars(args).items()
+                                               if k not in ("hubagent", "out", "keep")}),
             ""]
     return "\n".join(out)
 
