@@ -26,7 +26,7 @@ TEST_BIN      = .build-test/release/hubagent
 APT_PACKAGES  = libssl-dev libsystemd-dev libcurl4-openssl-dev pkg-config strace systemd-container debootstrap \
                 dpkg-dev lintian
 
-.PHONY: all deps lint build release test-build unit-test emulator-test system-test test demo install deb clean bench fuzz soak storage-faults
+.PHONY: all deps lint build release test-build unit-test emulator-test system-test test demo install deb clean bench bench-relay fuzz soak storage-faults
 
 all: release
 
@@ -93,11 +93,18 @@ deb: release
 clean:
 	rm -rf .build .build-* $(DEB_DIR)
 
-## Footprint and latency benchmarks against the emulator (bench/README.md): prints a table and
-## writes bench/RESULTS.md, in about 5 minutes. BENCH_ARGS=--quick for a one-minute smoke run
-## (prints only). Informational: a missed target never fails the build.
+## Footprint and latency benchmarks against the emulator (bench/README.md): the agent's, then the
+## relay's; prints the tables and writes bench/RESULTS.md, in about 12 minutes. BENCH_ARGS=--quick
+## for a smoke run of both (prints only). Informational: a missed target never fails the build.
 bench: release
 	$(PYTHON) bench/bench.py --hubagent $(abspath $(BIN)) $(BENCH_ARGS)
+	$(PYTHON) bench/relay_bench.py --hubagent $(abspath $(BIN)) $(RELAY_BENCH_ARGS)
+
+## The relay's benchmarks alone (ingest, bytes per value, drain, idle wake-ups): the Relay section
+## of bench/RESULTS.md, in about 6 minutes; RELAY_BENCH_ARGS=--quick for a 2-minute smoke run.
+RELAY_BENCH_ARGS ?= $(filter --quick --keep,$(BENCH_ARGS))
+bench-relay: release
+	$(PYTHON) bench/relay_bench.py --hubagent $(abspath $(BIN)) $(RELAY_BENCH_ARGS)
 
 ## libFuzzer campaign (Tests/Fuzz/README.md): a separate sanitizer build in .build-fuzz, then each
 ## target for FUZZ_SECONDS against its committed corpus; fails on a crash or a broken invariant.
