@@ -26,6 +26,9 @@ enum CheckCommand {
           token.roundtrip     with --online only: one real token request with the stored
                               credentials (it counts against southgate's rate limits)
           systemd.unit        under systemd: hubagent.service active, its watchdog set
+          relay.disk          with relay = on: the journal's file system has room for
+                              relay_max_disk (it takes at most a quarter of the free space)
+          relay.socket        with relay = on: data.sock exists with data_socket_group's group
 
         The southgate URL is the stored identity's, else the boarding file's; without either,
         the network checks are skipped.

@@ -14,8 +14,7 @@ public enum Command {
           check [--json]     diagnostics: files, state, network, TLS, clock, token, systemd
           token              print a valid access token from the running daemon
           send [FILE]        hand values (NDJSON) to the data relay
-          relay [status|dead-letters]
-                             the data relay's queue, uploads and refused records
+          relay [status]     the data relay's queue and uploads; `relay dead-letters` what was refused
           validate [FILE…]   check boarding, data source and settings files
           version            print the version
           help [command]     show help for a command
