@@ -45,6 +45,9 @@ public final class AgentDaemon: @unchecked Sendable {
     public typealias TokenCompletion = @Sendable (Result<(token: Secret, expiresAt: Double), TokenUnavailable>) -> Void
     private var tokenWaiters: [TokenCompletion] = []
 
+    /// States handed to the effects queue to store and not yet stored (on `work`).
+    private var persistsInFlight = 0
+
     /// Set once a stop was asked for: what to call when it may proceed.
     private var stopping: (@Sendable () -> Void)?
     private var stopDeadline: (any DispatchSourceTimer)?
@@ -169,9 +172,12 @@ public final class AgentDaemon: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(work))
         guard stopping == nil else { return }
         stopping = finish
-        guard isCredentialRequestInFlight else { return finishStop() }
-        let what = lifecycle.phase == .onboarding ? "onboarding" : "rotation"
-        logger.notice("waiting up to \(Format.duration(timeout)) for southgate's answer to the \(what) in flight")
+        guard isCredentialRequestInFlight || persistsInFlight > 0 else { return finishStop() }
+        let what =
+            !isCredentialRequestInFlight
+            ? "the state being stored"
+            : "southgate's answer to the \(lifecycle.phase == .onboarding ? "onboarding" : "rotation") in flight"
+        logger.notice("waiting up to \(Format.duration(timeout)) for \(what)")
         let deadline = DispatchSource.makeTimerSource(queue: work)
         deadline.setEventHandler { [weak self] in
             self?.logger.warning("no answer to the \(what) within \(Format.duration(timeout)); stopping without it")
@@ -191,7 +197,7 @@ public final class AgentDaemon: @unchecked Sendable {
 
     /// Once nothing that carries new credentials is in flight.
     private func finishStopIfSettled() {
-        if stopping != nil, !isCredentialRequestInFlight { finishStop() }
+        if stopping != nil, !isCredentialRequestInFlight, persistsInFlight == 0 { finishStop() }
     }
 
     private func finishStop() {
@@ -255,7 +261,16 @@ public final class AgentDaemon: @unchecked Sendable {
         case .wakeUp(let at):
             schedule(at: at)
         case .persist(let state):
-            effectsQueue.async { [effects] in effects.persist(state) }
+            // In order with the other effects (a later state must land later); a stop waits for
+            // it, or a marker such as "this boarding file was used" could be lost.
+            persistsInFlight += 1
+            effectsQueue.async { [self] in
+                effects.persist(state)
+                work.async { [self] in
+                    persistsInFlight -= 1
+                    finishStopIfSettled()
+                }
+            }
         case .register(let boarding, let stored):
             let serverClock = lifecycle.session.clock
             runAll { [effects] in effects.register(boarding, stored: stored, serverClock: serverClock) }
