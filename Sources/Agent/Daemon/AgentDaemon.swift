@@ -200,12 +200,16 @@ public final class AgentDaemon: @unchecked Sendable {
         if stopping != nil, !isCredentialRequestInFlight, persistsInFlight == 0 { finishStop() }
     }
 
+    /// Calls `finish` once: effects answered after this (a token fetch, a key) find it done.
     private func finishStop() {
-        guard let finish = stopping else { return }
+        guard let finish = stopping, !stopFinished else { return }
+        stopFinished = true
         stopDeadline?.cancel()
         storeBeforeExit()
         finish()
     }
+
+    private var stopFinished = false
 
     /// Reads the boarding file and the data source configuration again (SIGHUP).
     public func reloadConfigurationFiles() {
