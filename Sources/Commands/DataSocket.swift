@@ -1,6 +1,7 @@
 import Agent
 import Crypto
 import Dispatch
+import JSON
 import Platform
 import Relay
 
@@ -11,7 +12,7 @@ enum DataSocket {
     /// The socket systemd passed (hubagent-data.socket), else `path` bound here when the relay is
     /// on; it serves once started. With the relay off, a socket systemd passed answers 503 (its
     /// clients would otherwise wait on a socket nobody reads). Nil when there is nothing to serve.
-    static func open(path: String, settings: RelaySettings, relay: RelayDaemon?, logger: Logger) -> UnixStreamServer? {
+    static func open(path: String, settings: RelaySettings, relay: RelaySlot?, logger: Logger) -> UnixStreamServer? {
         let listening: ListeningSocket
         if let inherited = ListeningSocket.inherited(named: Layout.FileName.dataSocketDescriptor) {
             if let name = settings.dataSocketGroup {
@@ -47,7 +48,7 @@ enum DataSocket {
     /// every request must carry `Authorization: Bearer <the ingest key>` (docs/relay.md §1). Nil
     /// (logged) without a key or when the address cannot be bound: it never opens without a key.
     static func openLoopback(
-        settings: RelaySettings, relay: RelayDaemon, configurationDirectory: String, credentialsDirectory: String?,
+        settings: RelaySettings, relay: RelaySlot, configurationDirectory: String, credentialsDirectory: String?,
         logger: Logger
     ) -> UnixStreamServer? {
         guard let address = settings.ingestListen else { return nil }
@@ -70,7 +71,7 @@ enum DataSocket {
     }
 
     private static func serve(
-        _ listening: ListeningSocket, settings: RelaySettings, relay: RelayDaemon?, key: [UInt8]?, logger: Logger
+        _ listening: ListeningSocket, settings: RelaySettings, relay slot: RelaySlot?, key: [UInt8]?, logger: Logger
     ) -> UnixStreamServer {
         // A collector sending one value per request can reach thousands a second; a runaway
         // loop is held to 20,000 (docs/relay.md §1: 429 per uid).
@@ -95,12 +96,16 @@ enum DataSocket {
                                 headers: [("WWW-Authenticate", "Bearer")]))
                     }
                 }
-                guard let relay else {
+                guard let relay = slot?.relay else {
+                    let reason =
+                        slot == nil
+                        ? "the relay is off; set relay = on in hubagent.conf and restart hubagent"
+                        : (slot?.problem ?? "the relay is starting") + "; retry later"
                     return respond(
                         LocalHTTPRequest.response(
                             status: 503, reason: "Service Unavailable",
-                            json: #"{"error":"the relay is off; set relay = on in hubagent.conf and restart hubagent"}"#
-                        ))
+                            json: JSONValue.object([("error", .string(reason))]).serialized,
+                            headers: [("Retry-After", slot == nil ? "60" : "10")]))
                 }
                 relay.serve(request, respond: respond)
             })

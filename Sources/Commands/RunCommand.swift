@@ -158,11 +158,9 @@ enum RunCommand {
         daemon.onStatusChange = { publisher.agentChanged($0) }
         let relay =
             settings.relay.enabled
-            ? RelayWiring.open(layout: layout, settings: settings, agent: daemon, logger: logger) : nil
-        if let relay {
-            daemon.onUploadContextChange = { relay.update($0) }
-            relay.onStatusChange = { publisher.relayChanged($0) }
-        }
+            ? RelaySlot.forRun(layout: layout, settings: settings, agent: daemon, publisher: publisher, logger: logger)
+            : nil
+        if let relay { daemon.onUploadContextChange = { relay.update($0) } }
 
         // Set once the sockets are open; a socket systemd made stays when the daemon stops.
         let openSockets = Mutex<[UnixStreamServer]>([])
@@ -172,7 +170,7 @@ enum RunCommand {
             logger.notice("stopping on SIGTERM")
             // Within systemd's TimeoutStopSec (20 s in the unit), with room to store the answer;
             // the relay finishes or abandons its upload meanwhile (its journal keeps the rest).
-            RelayWiring.stop(relay, agent: daemon) {
+            RelaySlot.stop(relay, agent: daemon) {
                 openSockets.withLock { sockets in
                     for socket in sockets { socket.removeSocketFile() }
                 }

@@ -71,7 +71,7 @@ public final class RelayDaemon: @unchecked Sendable {
     private var oldestUnbatched: Double?
     /// 202s waiting for the fdatasync that covers them (group commit, docs/relay.md §3).
     private var awaitingSync: [@Sendable () -> Void] = []
-    private var awaitingSyncFailure: [@Sendable (JournalError) -> Void] = []
+    private var awaitingSyncFailure: [@Sendable (Answer) -> Void] = []
     private var syncScheduled = false
     private var timer: (any DispatchSourceTimer)?
     private var timerAt: Double?
@@ -297,13 +297,7 @@ public final class RelayDaemon: @unchecked Sendable {
             switch configuration.settings.durability {
             case .sync:
                 awaitingSync.append { done(.success(range)) }
-                awaitingSyncFailure.append { error in
-                    done(
-                        .failure(
-                            Answer(
-                                status: 500,
-                                json: .object([("error", .string("not stored: \(error); send it again"))]))))
-                }
+                awaitingSyncFailure.append { answer in done(.failure(answer)) }
                 if !syncScheduled {
                     // Group commit: every append queued behind this one shares its fdatasync.
                     syncScheduled = true
@@ -377,8 +371,11 @@ public final class RelayDaemon: @unchecked Sendable {
             try journal.sync()
             for answer in waiting { answer() }
         } catch {
-            logger.error("relay: \(error); the requests it covered were answered 500 (their values may still be sent)")
-            for answer in failing { answer(error) }
+            // The same answer as a failed write (a full disk shows here with delayed allocation:
+            // 507 with Retry-After); the values may still be sent, so a resend may duplicate them.
+            let answer = appendFailed(error)
+            logger.error("relay: \(error); the requests it covered were answered \(answer.status)")
+            for respond in failing { respond(answer) }
         }
     }
 
@@ -555,15 +552,24 @@ public final class RelayDaemon: @unchecked Sendable {
 
     private func writeCursor() {
         guard let sequence = cursorThrough else { return }
-        cursorThrough = nil
         do {
             try journal.acknowledge(through: sequence)
+            cursorThrough = nil
+            cursorRetry = nil
         } catch {
-            // The batch stays acknowledged in memory; after a restart it is sent again
-            // (at-least-once, docs/relay.md §4).
-            logger.error("relay: storing the upload cursor: \(error)")
+            // Kept and tried again with back-off: until it is written the records count as queued
+            // and a restart would send them again (at-least-once, docs/relay.md §4).
+            let delay = min(300, (cursorRetry ?? 0.5) * 2)
+            cursorRetry = delay
+            logger.error("relay: storing the upload cursor: \(error); trying again in \(Format.duration(delay))")
+            queue.asyncAfter(deadline: .now() + delay) { [self] in
+                if cursorRetry == delay { writeCursor() }
+            }
         }
     }
+
+    /// The back-off of a cursor write that failed, while it is being retried.
+    private var cursorRetry: Double?
 
     private static func describe(_ reason: UploadPauseReason) -> String {
         switch reason {
