@@ -153,13 +153,21 @@ enum RunCommand {
         }
         let publisher = StatusPublisher(
             runtime: runtime, serviceManager: serviceManager, logger: logger, clock: SystemWallClock())
-        daemon.onStatusChange = { publisher.agentChanged($0) }
+        // Start-up pages go back to the kernel once things are quiet (docs/platform-notes.md swift §9).
+        let idleRelease = IdleMemoryRelease(logger: logger)
+        daemon.onStatusChange = {
+            publisher.agentChanged($0)
+            idleRelease.noteActivity()
+        }
         let relay =
             settings.relay.enabled
             ? RelayWiring.open(layout: layout, settings: settings, agent: daemon, logger: logger) : nil
         if let relay {
             daemon.onUploadContextChange = { relay.update($0) }
-            relay.onStatusChange = { publisher.relayChanged($0) }
+            relay.onStatusChange = {
+                publisher.relayChanged($0)
+                idleRelease.noteActivity()
+            }
         }
 
         let signals = SignalHandling()
