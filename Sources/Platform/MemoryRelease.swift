@@ -1,5 +1,6 @@
 import Dispatch
 import Glibc
+import Synchronization
 
 /// Gives the kernel back, once the daemon is idle, the pages that start-up touched and idle does
 /// not use (docs/platform-notes.md swift §9). Loading, relocating and first use of OpenSSL, libcurl
@@ -19,6 +20,11 @@ public enum MemoryRelease {
     public struct Outcome: Equatable, Sendable {
         public var mappings = 0
         public var kilobytes = 0
+
+        public init(mappings: Int = 0, kilobytes: Int = 0) {
+            self.mappings = mappings
+            self.kilobytes = kilobytes
+        }
     }
 
     /// The mappings of `smaps` (the text of `/proc/PID/smaps`) that are backed by a file, private,
@@ -69,13 +75,19 @@ public enum MemoryRelease {
     }
 
     /// Trims the heap (`malloc_trim`) and drops every releasable mapping of this process.
-    /// The corresponding C functions are `malloc_trim` and `madvise`.
+    /// `announce` gets what is about to be dropped, before it is: code run afterwards (a log line
+    /// splits and formats strings) would bring pages back. The corresponding C functions are
+    /// `malloc_trim` and `madvise`.
     @discardableResult
-    public static func release() -> Outcome {
+    public static func release(announce: (Outcome) -> Void = { _ in }) -> Outcome {
         _ = mallocTrim(0)
+        // Highest address first: the executable (which runs this loop) comes last in a PIE layout,
+        // so that little of its code is touched again once its pages are dropped.
+        let mappings = releasableMappings(smaps: readSelfSmaps()).sorted { $0.start > $1.start }
+        announce(Outcome(mappings: mappings.count, kilobytes: mappings.reduce(0) { $0 + $1.residentKilobytes }))
         var outcome = Outcome()
-        for mapping in releasableMappings(smaps: readSelfSmaps()) {
-            guard let address = UnsafeMutableRawPointer(bitPattern: mapping.start) else { continue }
+        for mapping in mappings {
+            let address = UnsafeMutableRawPointer(bitPattern: mapping.start)
             if madvise(address, Int(mapping.end - mapping.start), MADV_DONTNEED) == 0 {
                 outcome.mappings += 1
                 outcome.kilobytes += mapping.residentKilobytes
@@ -123,44 +135,97 @@ public enum MemoryRelease {
 /// `noteActivity()`, and never sooner than `spacing` seconds after the previous release, so that
 /// values arriving every few seconds do not pay a release and the faults after it each time.
 /// One-shot: an idle daemon is not woken again until something happens.
-// Unchecked: `lastRelease` is read and written only on `queue`; the timer is a Dispatch object.
-public final class IdleMemoryRelease: @unchecked Sendable {
-    private let quiet: Double
-    private let spacing: Double
-    private let queue = DispatchQueue(label: "hubagent.memory-release")
-    private let timer: any DispatchSourceTimer
-    private var lastRelease: UInt64?
-
-    public init(quiet: Double = 2, spacing: Double = 60, logger: Logger) {
-        self.quiet = quiet
-        self.spacing = spacing
-        timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.setEventHandler { [unowned self] in
-            timer.schedule(deadline: .distantFuture)
-            lastRelease = DispatchTime.now().uptimeNanoseconds
-            let outcome = MemoryRelease.release()
-            logger.debug("idle: released \(outcome.kilobytes) kB of start-up pages in \(outcome.mappings) mappings")
-        }
-        timer.schedule(deadline: .distantFuture)
-        timer.resume()
+///
+/// The release runs on a thread of its own that never exits, not on a Dispatch queue: libdispatch
+/// ends an idle worker thread about 5 s after its last work item, and that exit (OpenSSL's and
+/// the Swift runtime's thread-local destructors) touches about 1 MB of code again. `quiet` is
+/// longer than that, so the workers of the last activity are gone before the release.
+public final class IdleMemoryRelease: Sendable {
+    private struct Times {
+        var lastActivity: UInt64?
+        var lastRelease: UInt64?
     }
 
-    deinit { timer.cancel() }
+    private let quiet: Double
+    private let spacing: Double
+    private let logger: Logger
+    private let times = Mutex(Times())
+    private let wake = DispatchSemaphore(value: 0)
+
+    /// Starts the releasing thread; one per process, for the life of the process.
+    public init(quiet: Double = 10, spacing: Double = 60, logger: Logger) {
+        self.quiet = quiet
+        self.spacing = spacing
+        self.logger = logger
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let started = pthread_create(
+            &thread, nil,
+            { context in
+                Unmanaged<IdleMemoryRelease>.fromOpaque(context!).takeRetainedValue().run()
+                return nil
+            }, context)
+        if started == 0 {
+            pthread_detach(thread)
+        } else {
+            Unmanaged<IdleMemoryRelease>.fromOpaque(context).release()
+            logger.warning("\(SystemError("pthread_create", "idle memory release", errno: started)); not releasing")
+        }
+    }
 
     /// Something happened (a status change): postpones the release until things are quiet again.
     public func noteActivity() {
-        queue.async { [self] in
+        let now = DispatchTime.now().uptimeNanoseconds
+        times.withLock { $0.lastActivity = now }
+        wake.signal()
+    }
+
+    private func run() -> Never {
+        // Signals are for the threads libdispatch forwards them to (docs/platform-notes.md swift §5).
+        var all = sigset_t()
+        sigfillset(&all)
+        pthread_sigmask(SIG_BLOCK, &all, nil)
+        while true {
             let now = DispatchTime.now().uptimeNanoseconds
-            let at = Self.releaseTime(now: now, lastRelease: lastRelease, quiet: quiet, spacing: spacing)
-            timer.schedule(deadline: DispatchTime(uptimeNanoseconds: at))
+            let step = times.withLock {
+                Self.step(
+                    now: now, lastActivity: $0.lastActivity, lastRelease: $0.lastRelease, quiet: quiet,
+                    spacing: spacing)
+            }
+            switch step {
+            case .sleep: wake.wait()
+            // Woken early by more activity: the deadline moves, the next step takes it.
+            case .wait(let deadline): _ = wake.wait(timeout: DispatchTime(uptimeNanoseconds: deadline))
+            case .release:
+                // Stamped before: activity during the release counts as new.
+                times.withLock { $0.lastRelease = now }
+                MemoryRelease.release { planned in
+                    logger.debug(
+                        "idle: releasing \(planned.kilobytes) kB of start-up pages in \(planned.mappings) mappings")
+                }
+            }
         }
     }
 
-    /// When the release runs after activity at `now` (monotonic nanoseconds).
-    static func releaseTime(now: UInt64, lastRelease: UInt64?, quiet: Double, spacing: Double) -> UInt64 {
-        let afterQuiet = now + UInt64(quiet * 1e9)
-        guard let lastRelease else { return afterQuiet }
-        return max(afterQuiet, lastRelease + UInt64(spacing * 1e9))
+    enum Step: Equatable {
+        /// Nothing happened since the last release.
+        case sleep
+        /// Until this monotonic instant (ns), unless more activity comes.
+        case wait(until: UInt64)
+        case release
+    }
+
+    /// What the releasing thread does at `now`, all instants in monotonic nanoseconds.
+    static func step(now: UInt64, lastActivity: UInt64?, lastRelease: UInt64?, quiet: Double, spacing: Double)
+        -> Step
+    {
+        guard let lastActivity else { return .sleep }
+        var deadline = lastActivity + UInt64(quiet * 1e9)
+        if let lastRelease {
+            guard lastActivity >= lastRelease else { return .sleep }
+            deadline = max(deadline, lastRelease + UInt64(spacing * 1e9))
+        }
+        return now >= deadline ? .release : .wait(until: deadline)
     }
 }
 

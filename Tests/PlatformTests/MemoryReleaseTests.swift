@@ -67,18 +67,22 @@ final class MemoryReleaseTests: XCTestCase {
         XCTAssertEqual(MemoryRelease.releasableMappings(smaps: Array("ffffffffffffffffff-1 r-xp 0 0 1 /x\n".utf8)), [])
     }
 
-    /// GIVEN activity WHEN no release happened yet THEN the release is `quiet` later; WHEN one happened recently
-    /// THEN not before `spacing` after it.
+    /// GIVEN activity WHEN no release happened yet THEN the release comes `quiet` later; WHEN one happened
+    /// recently THEN not before `spacing` after it; WHEN nothing happened since the last one THEN none at all.
     func testReleaseWaitsForQuietAndSpacing() {
-        let second: UInt64 = 1_000_000_000
-        XCTAssertEqual(
-            IdleMemoryRelease.releaseTime(now: 100 * second, lastRelease: nil, quiet: 2, spacing: 60), 102 * second)
-        XCTAssertEqual(
-            IdleMemoryRelease.releaseTime(now: 100 * second, lastRelease: 90 * second, quiet: 2, spacing: 60),
-            150 * second)
-        XCTAssertEqual(
-            IdleMemoryRelease.releaseTime(now: 100 * second, lastRelease: 10 * second, quiet: 2, spacing: 60),
-            102 * second)
+        let s: UInt64 = 1_000_000_000
+        func step(_ now: UInt64, _ activity: UInt64?, _ release: UInt64?) -> IdleMemoryRelease.Step {
+            IdleMemoryRelease.step(
+                now: now * s, lastActivity: activity.map { $0 * s }, lastRelease: release.map { $0 * s }, quiet: 10,
+                spacing: 60)
+        }
+        XCTAssertEqual(step(5, nil, nil), .sleep)
+        XCTAssertEqual(step(105, 100, nil), .wait(until: 110 * s))
+        XCTAssertEqual(step(110, 100, nil), .release)
+        XCTAssertEqual(step(105, 100, 90), .wait(until: 150 * s), "spacing after the previous release")
+        XCTAssertEqual(step(150, 100, 90), .release)
+        XCTAssertEqual(step(105, 100, 10), .wait(until: 110 * s), "an old release does not delay")
+        XCTAssertEqual(step(500, 100, 150), .sleep, "nothing new since the last release")
     }
 
     /// GIVEN a file mapped privately, one page written then made read-only (as RELRO is), and a clean read-only
