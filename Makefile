@@ -14,7 +14,7 @@ UNITDIR ?= /lib/systemd/system
 LINK_FLAGS    = -Xlinker --wrap=setpriority
 
 # lld, not the toolchain's default gold: read-only data leaves the writable segment, and relative
-# relocations are packed (DT_RELR, glibc >= 2.36): 1 MB less resident at start and once idle
+# relocations are packed (DT_RELR, glibc >= 2.36): up to 1 MB less resident, at start and idle
 # (docs/platform-notes.md swift §6). The Swift metadata sections come out identical.
 LINKER_FLAGS  = -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs
 

@@ -153,7 +153,7 @@ enum RunCommand {
         }
         let publisher = StatusPublisher(
             runtime: runtime, serviceManager: serviceManager, logger: logger, clock: SystemWallClock())
-        // Start-up pages go back to the kernel once things are quiet (docs/platform-notes.md swift §9).
+        // Start-up pages go back to the kernel once things are quiet (docs/platform-notes.md swift §6).
         let idleRelease = IdleMemoryRelease(logger: logger)
         daemon.onStatusChange = {
             publisher.agentChanged($0)

@@ -3,7 +3,7 @@ import Glibc
 import Synchronization
 
 /// Gives the kernel back, once the daemon is idle, the pages that start-up touched and idle does
-/// not use (docs/platform-notes.md swift §9). Loading, relocating and first use of OpenSSL, libcurl
+/// not use (docs/platform-notes.md swift §6). Loading, relocating and first use of OpenSSL, libcurl
 /// and the Swift runtime leave most of the binary's and the libraries' code resident: clean file
 /// pages, counted in RSS until dropped. `madvise(MADV_DONTNEED)` drops them from this process; the
 /// page cache keeps them, so the next touch is a minor fault, not a read. Only mappings whose
