@@ -32,9 +32,10 @@ final class RelaySlot: Sendable {
         self.open = open
     }
 
-    /// The relay of `hubagent run`, reporting into the status publisher.
+    /// The relay of `hubagent run`.
     static func forRun(
-        layout: Layout, settings: Settings, agent: AgentDaemon, publisher: StatusPublisher, logger: Logger
+        layout: Layout, settings: Settings, agent: AgentDaemon, logger: Logger,
+        onStatusChange: @escaping @Sendable (RelayStatus) -> Void
     ) -> RelaySlot {
         let open: @Sendable () throws(JournalError) -> RelayDaemon = { () throws(JournalError) in
             try RelayDaemon(
@@ -43,7 +44,7 @@ final class RelaySlot: Sendable {
                     transportOptions: settings.transportOptions, clock: SystemWallClock()),
                 tokens: agent, logger: logger)
         }
-        return RelaySlot(logger: logger, onStatusChange: { publisher.relayChanged($0) }, open: open)
+        return RelaySlot(logger: logger, onStatusChange: onStatusChange, open: open)
     }
 
     /// The relay, once its journal is open.

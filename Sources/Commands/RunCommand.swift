@@ -155,11 +155,20 @@ enum RunCommand {
         }
         let publisher = StatusPublisher(
             runtime: runtime, serviceManager: serviceManager, logger: logger, clock: SystemWallClock())
-        daemon.onStatusChange = { publisher.agentChanged($0) }
+        // Start-up pages go back to the kernel once things are quiet (docs/platform-notes.md swift §6).
+        let idleRelease = IdleMemoryRelease(logger: logger)
+        daemon.onStatusChange = {
+            publisher.agentChanged($0)
+            idleRelease.noteActivity()
+        }
         let relay =
             settings.relay.enabled
-            ? RelaySlot.forRun(layout: layout, settings: settings, agent: daemon, publisher: publisher, logger: logger)
-            : nil
+            ? RelaySlot.forRun(
+                layout: layout, settings: settings, agent: daemon, logger: logger,
+                onStatusChange: {
+                    publisher.relayChanged($0)
+                    idleRelease.noteActivity()
+                }) : nil
         if let relay { daemon.onUploadContextChange = { relay.update($0) } }
 
         // Set once the sockets are open; a socket systemd made stays when the daemon stops.
