@@ -50,6 +50,8 @@ enum RunCommand {
         ProcessHardening.ignoreBrokenPipe()
         do { try ProcessHardening.disableCoreDumps() } catch { logger.warning("\(error); core dumps stay possible") }
         do { try ProcessHardening.raiseDescriptorLimit() } catch { logger.warning("\(error)") }
+        // Before any other thread: two malloc arenas bound what a drain keeps (MemoryRelease).
+        MemoryRelease.limitArenas(2)
 
         /// A configuration problem a restart cannot fix: say it, tell systemd, exit 78.
         func configurationError(

@@ -229,6 +229,23 @@ public final class IdleMemoryRelease: Sendable {
     }
 }
 
+extension MemoryRelease {
+    /// At most `count` malloc arenas: glibc gives each thread that allocates its own (up to eight
+    /// per core), and each keeps its high-water mark; the relay builds batches on whichever Dispatch
+    /// worker runs its queue, which cost 20 MB over idle in a drain with the default
+    /// (bench/RESULTS.md). Call before other threads start. The corresponding C function is
+    /// `mallopt(M_ARENA_MAX, count)`.
+    public static func limitArenas(_ count: Int32) {
+        _ = mallopt(arenaMaximum, count)
+    }
+
+    /// `M_ARENA_MAX` in glibc's malloc.h.
+    private static let arenaMaximum: Int32 = -8
+}
+
+@_silgen_name("mallopt")
+private func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
+
 /// glibc's `malloc_trim` (malloc.h, which the Glibc module does not import): returns the free top
 /// of every arena and `madvise`s the free pages inside them. A free function, so that the Swift
 /// calling convention passes exactly C's arguments.
