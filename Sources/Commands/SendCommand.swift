@@ -6,7 +6,7 @@ import Platform
 /// cron jobs and Node-RED's exec node (docs/relay.md §1).
 enum SendCommand {
     static let help = """
-        Usage: hubagent send [--events] [--wait SECONDS] [--runtime-dir DIR] [FILE | --data TEXT]
+        Usage: hubagent send [--events] [--wait SECONDS] [FILE | --data TEXT]
 
         Hands values to the running daemon's data relay, which checks them against
         datasources.yaml, keeps them on disk and uploads them to Insights Hub. Reads FILE, or
@@ -20,12 +20,14 @@ enum SendCommand {
 
             {"severity": "warning", "description": "door open", "timestamp": "…"}
 
-        --data takes the lines as an argument instead (Node-RED's exec node appends msg.payload
-        to the command). Lines go in requests of at most 512 KiB; each request is all or nothing. When the relay
-        cannot take data for now (starting, full, busy), it waits as the daemon asks, up to
-        --wait seconds (default 30). The socket is data.sock in the runtime directory (default
-        $RUNTIME_DIRECTORY, else \(Layout.defaultRuntimeDirectory)); the caller must be its owner or in
-        data_socket_group.
+        With --data, the lines come as an argument instead (Node-RED's exec node appends
+        msg.payload to the command). Lines go in requests of at most 512 KiB; each request is
+        all or nothing. When the relay cannot take data for now (starting, full, busy), it
+        waits as the daemon asks, up to --wait seconds (default 30).
+
+        The socket is data.sock in the runtime directory (default $RUNTIME_DIRECTORY, else
+        \(Layout.defaultRuntimeDirectory); --runtime-dir DIR names another); the caller must be its owner or
+        in data_socket_group.
 
         Exit status: 0 every line accepted (on disk, to be uploaded), 65 a line was refused (the
         error names it; lines before that request were accepted), 75 the relay could not take
