@@ -58,6 +58,11 @@ if Context.environment["HUBAGENT_FUZZ"] == "1" {
         ("fuzz-jwt", ["Crypto", "JSON"]),
         ("fuzz-southgate", ["Southgate", "Crypto", "JSON"]),
         ("fuzz-local-http", ["Platform"]),
+        ("fuzz-ingest", ["Relay", "Agent", "JSON"]),
+        ("fuzz-events", ["Relay", "JSON"]),
+        ("fuzz-codec", ["Relay", "JSON"]),
+        ("fuzz-journal", ["Relay", "Platform"]),
+        ("fuzz-exchange", ["Relay", "JSON"]),
     ]
     for target in fuzzTargets {
         targets.append(

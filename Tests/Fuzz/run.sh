@@ -15,7 +15,8 @@ seconds=${FUZZ_SECONDS:-60}
 update=0
 build=1
 scratch="$root/.build-fuzz"
-all=(fuzz-boarding fuzz-datasources fuzz-jwt fuzz-southgate fuzz-local-http)
+all=(fuzz-boarding fuzz-datasources fuzz-jwt fuzz-southgate fuzz-local-http fuzz-ingest fuzz-events fuzz-codec
+    fuzz-journal fuzz-exchange)
 selected=()
 
 while [ $# -gt 0 ]; do
@@ -38,6 +39,14 @@ max_len() {
         fuzz-datasources) echo 8192 ;;
         fuzz-local-http) echo 8400 ;;
         *) echo 4096 ;;
+    esac
+}
+
+# Per-target options. The codec must never allocate far beyond its input: one allocation over
+# 16 MiB for an input of at most 4 KiB is a finding (-malloc_limit_mb), not a slow run.
+extra_flags() {
+    case "$1" in
+        fuzz-codec) echo -malloc_limit_mb=16 ;;
     esac
 }
 
@@ -68,7 +77,8 @@ for target in "${selected[@]}"; do
     dict=()
     [ -f "$here/dict/$target.dict" ] && dict=(-dict="$here/dict/$target.dict")
     status=0
-    "$binary" "${dict[@]}" -max_total_time="$seconds" -max_len="$(max_len "$target")" -timeout=10 -rss_limit_mb=2048 \
+    # shellcheck disable=SC2046
+    "$binary" "${dict[@]}" $(extra_flags "$target") -max_total_time="$seconds" -max_len="$(max_len "$target")" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$work/" "$work/corpus" "$committed" >"$log" 2>&1 || status=$?
     after=$(find "$work" -maxdepth 1 -name 'crash-*' -o -maxdepth 1 -name 'timeout-*' -o -maxdepth 1 -name 'oom-*' | wc -l)
     crashes=$((after - before))

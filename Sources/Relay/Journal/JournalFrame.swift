@@ -44,6 +44,8 @@ public enum FrameDefect: Error, Equatable, Sendable, CustomStringConvertible {
     case shortFrame(needed: Int, present: Int)
     case badChecksum(stored: UInt32, computed: UInt32)
     case noRecords
+    /// Records numbered past 2^64 - 1: no frame the journal wrote (a damaged header or segment name).
+    case sequenceOverflow(first: UInt64, records: Int)
     /// Not the sequence number that follows the previous frame.
     case sequenceGap(expected: UInt64, found: UInt64)
 
@@ -56,6 +58,7 @@ public enum FrameDefect: Error, Equatable, Sendable, CustomStringConvertible {
         case .badChecksum(let stored, let computed):
             "bad CRC-32C (stored \(String(stored, radix: 16)), computed \(String(computed, radix: 16)))"
         case .noRecords: "frame without records"
+        case .sequenceOverflow(let first, let records): "\(records) records from sequence \(first) overflow 64 bits"
         case .sequenceGap(let expected, let found): "sequence \(found) where \(expected) was expected"
         }
     }
@@ -105,10 +108,15 @@ enum FrameFormat {
         guard length <= maxPayload else { return .failure(.badLength(length)) }
         let count = UInt32(truncatingIfNeeded: read(bytes, at: 17, size: 4))
         guard count > 0 else { return .failure(.noRecords) }
+        // `nextSequence` must exist: a header numbered to the very end would trap every reader.
+        let first = read(bytes, at: 9, size: 8)
+        guard first <= UInt64.max - UInt64(count) else {
+            return .failure(.sequenceOverflow(first: first, records: Int(count)))
+        }
         return .success(
             Header(
                 payloadLength: Int(length), checksum: UInt32(truncatingIfNeeded: read(bytes, at: 5, size: 4)),
-                firstSequence: read(bytes, at: 9, size: 8), recordCount: Int(count),
+                firstSequence: first, recordCount: Int(count),
                 ingestTime: Int64(bitPattern: read(bytes, at: 21, size: 8))))
     }
 
