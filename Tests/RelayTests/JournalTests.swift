@@ -234,7 +234,8 @@ extension JournalTests {
     /// GIVEN segment names WHEN parsed THEN only `segment.<20 digits ≥ 1>.log` is one, and names sort by number.
     func testSegmentNames() {
         XCTAssertEqual(Journal.segmentName(1), "segment.00000000000000000001.log")
-        XCTAssertEqual(Journal.parseSegmentName(Journal.segmentName(UInt64.max)), UInt64.max)
+        XCTAssertEqual(Journal.parseSegmentName(Journal.segmentName(Journal.maximumSequence)), Journal.maximumSequence)
+        XCTAssertNil(Journal.parseSegmentName(Journal.segmentName(UInt64.max)), "beyond any sequence number")
         XCTAssertEqual(Journal.parseSegmentName("segment.00000000000000000042.log"), 42)
         for bad in [
             "segment.00000000000000000000.log", "segment.42.log", "segment.0000000000000000004x.log",

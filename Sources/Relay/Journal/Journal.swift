@@ -78,10 +78,14 @@ public final class Journal: @unchecked Sendable {
         guard name.hasPrefix(segmentPrefix), name.hasSuffix(segmentSuffix) else { return nil }
         let digits = name.dropFirst(segmentPrefix.count).dropLast(segmentSuffix.count)
         guard digits.count == 20, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let first = UInt64(digits),
-            first >= 1
+            first >= 1, first <= maximumSequence
         else { return nil }
         return first
     }
+
+    /// No sequence number is this high in ten thousand years of a million records a second; a
+    /// segment named beyond it is not ours, and the arithmetic on sequences can never overflow.
+    static let maximumSequence: UInt64 = 1 << 62
 
     private init(
         directory: String, limits: JournalLimits, state: StateDirectory, handle: DirectoryHandle,
@@ -181,7 +185,7 @@ public final class Journal: @unchecked Sendable {
                     let from = max(segment.nextSequence, journal.acknowledged + 1)
                     if next > from { lost = next - from }
                 }
-                journal.storedDrops.corrupt += lost
+                journal.storedDrops.corrupt.addSaturating(lost)
                 recovery.cuts.append(
                     JournalRecovery.Cut(
                         segment: segment.name, offset: segment.bytes, bytes: size - segment.bytes, records: lost,
@@ -345,7 +349,7 @@ public final class Journal: @unchecked Sendable {
                     sequences: segment.isEmpty ? nil : segment.firstSequence...segment.lastSequence, records: records,
                     bytes: segment.bytes, defect: nil))
         }
-        next.drops.full += lost
+        next.drops.full.addSaturating(lost)
         try writeCursor(next)
         acknowledged = next.acknowledged
         storedDrops = next.drops
@@ -449,7 +453,7 @@ public final class Journal: @unchecked Sendable {
         }
         var next = cursor
         next.acknowledged = sequence
-        next.drops[reason] += lost
+        next.drops[reason].addSaturating(lost)
         try writeCursor(next)
         reports.append(
             JournalDropReport(
@@ -538,7 +542,7 @@ public final class Journal: @unchecked Sendable {
         if isLast { mustRoll = true }
         segments[index].bytes = offset
         segments[index].nextSequence = expected
-        storedDrops.corrupt += lost
+        storedDrops.corrupt.addSaturating(lost)
         reports.append(
             JournalDropReport(
                 reason: .corrupt, segment: segment.name,
@@ -629,5 +633,13 @@ public final class Journal: @unchecked Sendable {
             unacknowledgedRecords: segments.reduce(0) { $0 + unacknowledged(in: $1) },
             oldestUnacknowledgedIngestTime: head?.ingestTime, acknowledged: acknowledged, nextSequence: nextSequence,
             deadLetters: deadLetters.count)
+    }
+}
+
+extension UInt64 {
+    /// Counts that must never trap, whatever a damaged journal claims.
+    mutating func addSaturating(_ other: UInt64) {
+        let (sum, overflow) = addingReportingOverflow(other)
+        self = overflow ? .max : sum
     }
 }
