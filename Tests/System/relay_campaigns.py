@@ -47,6 +47,7 @@ DATASOURCES = "configurationId: line-1\ndataSources:\n  - name: Line\n    dataPo
     "      - id: dp-s%d\n        name: S%d\n        type: STRING\n        unit: \"\"\n" % (p, p, p, p)
     for p in range(PRODUCERS))
 READY = r"relay: checking values against data source configuration line-1"
+RELAY_OFF = r"the relay is off until"
 # The relay's settings for the campaigns: a quick flush, and batches small enough that "one
 # batch per kill" bounds the duplicates tightly.
 RELAY_CONF = "relay = on\nrelay_flush_interval = 200ms\nrelay_batch_bytes = 64KiB\n"
@@ -431,10 +432,11 @@ def storage_run(rig, syscall, errno_name, position, burst=1, requests=24, size=2
     outcome = {"spec": spec, "paths": [], "statuses": collections.Counter(), "problems": [], "acked": 0}
     ledger = Ledger()
     try:
-        agent.wait_for(READY, timeout=30, since=mark)
+        ready = agent.wait_for(READY + "|" + RELAY_OFF, timeout=30, since=mark).group(0).startswith("relay: checking")
     except AssertionError:
+        ready = False
+    if not ready:
         outcome["problems"].append("the relay never got ready")
-    ready = not outcome["problems"]
     producer = Producers(ledger, rig.runtime_dir, size=size, pause=0)
     if ready:
         for _ in range(requests):
@@ -451,6 +453,13 @@ def storage_run(rig, syscall, errno_name, position, burst=1, requests=24, size=2
     alive = agent.proc.poll() is None
     if not alive:
         outcome["problems"].append("the daemon exited (%s)" % agent.proc.returncode)
+    elif not ready:
+        try:
+            agent.wait_for(r"access token valid until", timeout=30, since=mark)
+        except AssertionError:
+            pass
+        if token_status(rig.runtime_dir) != 200:
+            outcome["problems"].append("token.sock does not serve a token")
     else:
         # The fault is over: a request is accepted again (the relay may still be in back-off).
         recovered = False
@@ -943,7 +952,7 @@ SOAK_FAULTS = [
 ]
 
 
-def soak(rig, values, max_seconds, fault_every=2.0, checkpoint_values=400000, size=1000, seed=None, log=print):
+def soak(rig, values, max_seconds, fault_every=1.0, checkpoint_values=400000, size=1000, seed=None, log=print):
     """`values` values (or as many as fit in max_seconds) from PRODUCERS producers posting
     `size`-value requests through random exchange faults and rotations underneath (the emulator's
     short secret lifetime). Every `checkpoint_values` the producers pause, the queue drains,
@@ -1117,7 +1126,7 @@ def main(argv=None):
     os.environ["HUBAGENT_BIN"] = os.path.abspath(args.hubagent)
     conftest = storage_faults.load_system_conftest()
     workdir = args.workdir or tempfile.mkdtemp(prefix="relay-%s-" % args.campaign)
-    emulator_args = ["--secret-lifetime", "60"] if args.campaign == "soak" else []
+    emulator_args = ["--secret-lifetime", "20"] if args.campaign == "soak" else []
     emu = Emulator(os.path.join(workdir, "southgate"), emulator_args).start()
     agent = conftest.Hubagent(os.path.join(workdir, "gateway"), emu, binary=os.path.abspath(args.hubagent))
     conf = RELAY_CONF
