@@ -405,8 +405,8 @@ def kills_table(r):
         "  %-36s %d sent, %d acknowledged (202)" % ("values", r["sent"], r["acked"]),
         "  %-36s %d stored, %d missing, %d wrong, %d never sent" % ("emulator", r["stored"], r["missing"], r["wrong"],
                                                                      r["unknown"]),
-        "  %-36s %d (bound: %d kills x largest batch %d values = %d)" % (
-            "duplicate writes", r["duplicates"], r["kills"], r["largest_batch"], r["bound"]),
+        "  %-36s %d (bound: one batch per kill, each window's kills x its largest batch = %d; largest %d)" % (
+            "duplicate writes", r["duplicates"], r["bound"], r["largest_batch"]),
         "  %-36s %d of %d starts logged one; 0 failed to start" % ("journal recovery", r["recoveries"], r["kills"])
         if not r["start_failures"] else "  daemon failed to start %d times" % r["start_failures"],
         "  %-36s %s" % ("answers to producers", ", ".join("%s: %d" % kv for kv in sorted(r["statuses"].items()))),
