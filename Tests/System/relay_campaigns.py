@@ -418,7 +418,7 @@ def kills_table(r):
 
 # --- campaign 2: storage faults -------------------------------------------------------------
 
-def storage_run(rig, syscall, errno_name, position, burst=1, requests=24, size=25, log=print):
+def storage_run(rig, syscall, errno_name, position, burst=1, requests=12, size=25, log=print):
     """One daemon run with `syscall` failing with `errno_name` at its calls position …
     position+burst-1 (counted on every path under the state directory from the start). A
     single producer posts `requests` requests one after the other (uploads go on meanwhile);
@@ -555,7 +555,7 @@ def post_once(producers, producer, ledger):
 
 
 STORAGE_FAULTS = ["write:ENOSPC", "write:EIO", "fdatasync:EIO", "fdatasync:ENOSPC", "open:ENOSPC", "open:EMFILE",
-                  "rename:EIO", "rename:ENOSPC"]
+                  "rename:EIO", "rename:ENOSPC", "pread:EIO", "unlink:EIO"]
 
 
 def storage_campaign(rig, faults=STORAGE_FAULTS, bursts=(1, 3), positions=None, max_position=200,
