@@ -565,7 +565,8 @@ def storage_campaign(rig, faults=STORAGE_FAULTS, bursts=(1, 3), positions=None, 
     landed on a journal or cursor path. Returns the rows."""
     rows = []
     rig.start()
-    assert rig.agent.stop() == 0
+    code = rig.agent.stop()
+    assert code == 0, "exit status %s after SIGTERM:\n%s" % (code, "\n".join(rig.agent.lines[-15:]))
     for fault in faults:
         syscall, errno_name = fault.split(":")
         for burst in bursts:

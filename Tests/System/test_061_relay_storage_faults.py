@@ -16,7 +16,7 @@ import relay_campaigns as rc
 # (fault, positions, burst): past the journal's opening, on segment appends, their fdatasync and
 # the cursor's temp file and rename.
 CASES = [
-    ("write:ENOSPC", [1, 7], 1),
+    ("write:ENOSPC", [1, 4], 1),
     ("write:ENOSPC", [2], 3),
     ("fdatasync:EIO", [1], 1),
     ("open:ENOSPC", [5], 1),
