@@ -11,7 +11,8 @@ import relay_campaigns as rc
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "Crash (SIGILL, exit -4) in about 1 of 10 stops 0-50 ms after the relay is ready: AgentDaemon.finishStop never clears `stopping`, so every "
+    "Crash (SIGILL, exit -4) in about 1 of 10 stops 0-50 ms after the relay is ready: AgentDaemon.finishStop "
+    "never clears `stopping`, so every "
     "effect answered after the stop began (runAll -> finishStopIfSettled -> finishStop) calls `finish` again; "
     "with the relay on, `finish` is RelayWiring.stop's group.leave(), and the second leave traps in libdispatch "
     "(gdb: dispatch_group_leave.cold <- RelayWiring.stop closure, RelayWiring.swift:32 <- "
