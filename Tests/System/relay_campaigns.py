@@ -26,6 +26,7 @@ import shutil
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import tempfile
 import threading
@@ -119,9 +120,15 @@ def token_status(runtime_dir):
 STOP_EXITS = collections.Counter()
 
 
-def stop_daemon(agent):
+def stop_daemon(agent, timeout=20):
     """SIGTERM; the exit status, which must be 0 (or the known trap, counted in STOP_EXITS)."""
-    code = agent.stop()
+    try:
+        code = agent.stop(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        STOP_EXITS["hung"] += 1
+        lines = "\n".join(agent.lines[-40:])
+        agent.kill()
+        raise AssertionError("no exit within %d s of SIGTERM; the log's end:\n%s" % (timeout, lines))
     if code != 0:
         STOP_EXITS[code] += 1
         assert code == -signal.SIGILL, "exit status %s after SIGTERM:\n%s" % (code, "\n".join(agent.lines[-15:]))
@@ -458,13 +465,14 @@ def storage_run(rig, syscall, errno_name, position, burst=1, requests=12, size=2
         for _ in range(requests):
             post_once(producer, 0, ledger)
             time.sleep(0.03)
-    name = {"openat": "open", "fdatasync": "fsync", "pwrite": "write", "ftruncate": "write"}.get(syscall, syscall)
+    name = {"openat": "open", "fdatasync": "fsync", "pwrite": "write", "ftruncate": "write", "pread": "read",
+            "unlinkat": "unlink", "renameat": "rename"}.get(syscall, syscall)
     pattern = re.compile(r"test hook: injecting \w+ into %s #\d+ " % name)
     injected = [line for line in agent.lines[mark:] if pattern.search(line)]
     outcome["paths"] = [re.search(r"\((.*)\)$", line).group(1).replace(agent.state_dir, "<state>") for line in injected]
     if not injected:
         if agent.proc.poll() is None:
-            agent.stop()
+            stop_daemon(agent)
         agent.env.pop("HUBAGENT_TEST_STORAGE_FAULT", None)
         return None
     alive = agent.proc.poll() is None
@@ -1200,7 +1208,8 @@ def main(argv=None):
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
     if STOP_EXITS:
-        print("SIGTERM stops that trapped (SIGILL, scenario 64): %d" % STOP_EXITS[-signal.SIGILL])
+        print("SIGTERM stops that trapped (SIGILL, scenario 64): %d; that hung: %d" % (
+            STOP_EXITS[-signal.SIGILL], STOP_EXITS["hung"]))
     for problem in problems:
         print("FAILED: %s" % (problem,))
     return 1 if problems else 0
