@@ -20,7 +20,7 @@ CASES = [
     ("write:ENOSPC", [2], 3),
     ("fdatasync:EIO", [1], 1),
     ("open:ENOSPC", [5], 1),
-    ("rename:EIO", [1], 2),
+    ("rename:EIO", [1], 1),
 ]
 
 
