@@ -132,9 +132,9 @@ soak: test-build
 ## The relay's long campaigns (Tests/System/relay_campaigns.py; the short versions are scenarios 60-63 of
 ## `make test`): 1,000 kill -9 during ingest and upload (about 15 min); every journal and cursor
 ## storage fault position, singly and in runs of 3 (about 15 min); 40 rounds of flipped bytes and truncated
-## segments plus 40 journal copies taken mid-write (about 8 min); a 3-minute outage under steady ingest
-## (about 6 min); the soak, 10 million values through random exchange faults and rotations, stopped after
-## 20 min with the rate projected. Arguments in RELAY_*_ARGS.
+## segments plus 40 journal copies taken mid-write (about 20 min); a 3-minute outage under steady ingest
+## (about 7 min); the soak, 10 million values through random exchange faults and rotations, stopped after
+## 20 min with the rate projected. Results in bench/ROBUSTNESS.md; arguments in RELAY_*_ARGS.
 relay-kills: test-build
 	$(PYTHON) Tests/System/relay_campaigns.py kills --hubagent $(abspath $(TEST_BIN)) --kills 1000 $(RELAY_KILLS_ARGS)
 
