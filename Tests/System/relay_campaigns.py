@@ -23,7 +23,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -114,14 +113,12 @@ def token_status(runtime_dir):
     return agent_soak.socket_token(os.path.join(runtime_dir, "token.sock"), timeout=30)
 
 
-# Exit statuses of SIGTERM stops other than 0. SIGILL (-4) is a known trap when an answer to the
-# daemon's own requests arrives while it stops (scenario 64): counted and reported here, so that
-# the campaigns keep measuring what they are about; any other status fails.
+# Stops that did not end with exit status 0 (by status, or "hung"), for the summary.
 STOP_EXITS = collections.Counter()
 
 
 def stop_daemon(agent, timeout=20):
-    """SIGTERM; the exit status, which must be 0 (or the known trap, counted in STOP_EXITS)."""
+    """SIGTERM; the exit status, which must be 0 within `timeout` seconds."""
     try:
         code = agent.stop(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -131,7 +128,7 @@ def stop_daemon(agent, timeout=20):
         raise AssertionError("no exit within %d s of SIGTERM; the log's end:\n%s" % (timeout, lines))
     if code != 0:
         STOP_EXITS[code] += 1
-        assert code == -signal.SIGILL, "exit status %s after SIGTERM:\n%s" % (code, "\n".join(agent.lines[-15:]))
+        raise AssertionError("exit status %s after SIGTERM:\n%s" % (code, "\n".join(agent.lines[-15:])))
     return code
 
 
@@ -1208,8 +1205,7 @@ def main(argv=None):
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
     if STOP_EXITS:
-        print("SIGTERM stops that trapped (SIGILL, scenario 64): %d; that hung: %d" % (
-            STOP_EXITS[-signal.SIGILL], STOP_EXITS["hung"]))
+        print("SIGTERM stops that did not exit 0: %r" % dict(STOP_EXITS))
     for problem in problems:
         print("FAILED: %s" % (problem,))
     return 1 if problems else 0

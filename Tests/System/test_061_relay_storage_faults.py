@@ -2,14 +2,12 @@
 (HUBAGENT_TEST_STORAGE_FAULT): an append that meets ENOSPC is answered 507 with Retry-After, a
 failed fdatasync 500, a failed cursor write or rename costs nothing but a resend; nothing
 acknowledged is lost, the daemon keeps its identity and token.sock, and the next request after
-the fault is accepted. Positions count the daemon's calls on state-directory paths from its
+the fault is accepted; a failed open at start and a failed cursor write are tried again. Positions count the daemon's calls on state-directory paths from its
 start. The long version, every position singly and in runs: `make relay-storage-faults`."""
 
 import json
 import os
 import time
-
-import pytest
 
 import relay_campaigns as rc
 
@@ -44,13 +42,9 @@ def test_faults_at_journal_and_cursor(spawn_emulator, hubagent_test):
     assert any("cursor" in p for row in rows for p in row["paths"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "A failed open while the journal is opened at start (the relay directory, cursor, dead-letter file or a "
-    "segment) leaves the relay off for the daemon's whole life: RelayWiring logs 'the relay is off until this "
-    "is fixed and hubagent restarted' and never tries again, so no value is accepted on data.sock after a "
-    "one-call EMFILE/ENOSPC (docs/relay.md §3: the daemon keeps running and recovers when the fault clears). "
-    "Fix: retry RelayDaemon's Journal.open with back-off while data.sock answers 503 + Retry-After."))
 def test_relay_recovers_from_a_failed_open_at_start(spawn_emulator, hubagent_test):
+    """One failed open while the journal opens at start: the relay opens it again with back-off and
+    takes values within seconds (it used to stay off for the daemon's life)."""
     rig = rig_for(spawn_emulator, hubagent_test)
     rig.start()
     assert rig.agent.stop() == 0
@@ -66,12 +60,9 @@ def test_relay_recovers_from_a_failed_open_at_start(spawn_emulator, hubagent_tes
     assert ledger.statuses[202] >= 1, "no value accepted after the fault: %r" % dict(ledger.statuses)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ENOSPC from the group commit's fdatasync (ext4 with delayed allocation reports a full disk there, not at "
-    "pwrite) is answered 500 without Retry-After: RelayDaemon.syncNow answers every waiting request through "
-    "awaitingSyncFailure with a fixed 500, while appendFailed maps out-of-space to 507 + Retry-After "
-    "(docs/relay.md §1/§3). Fix: map the sync error through the same rule as appendFailed."))
 def test_enospc_at_fdatasync_is_507_with_retry_after(spawn_emulator, hubagent_test):
+    """ENOSPC from the group commit's fdatasync (ext4 with delayed allocation reports a full disk
+    there) is a full disk like ENOSPC from pwrite: 507 with Retry-After (it used to be a bare 500)."""
     rig = rig_for(spawn_emulator, hubagent_test)
     rig.start()
     assert rig.agent.stop() == 0
@@ -84,13 +75,9 @@ def test_enospc_at_fdatasync_is_507_with_retry_after(spawn_emulator, hubagent_te
     assert os.path.isdir(rig.relay_dir)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "A failed cursor write after a 200 is never tried again: RelayDaemon.apply(.advanceCursor) only logs "
-    "'storing the upload cursor' (the batch stays acknowledged in memory), so when no later upload follows, "
-    "journal.acknowledged lags for good: GET /v1/relay, status.json and the STATUS line report the uploaded "
-    "records as queued forever and their segments stay on disk (a restart sends them again). Fix: retry the "
-    "cursor write with back-off until it succeeds."))
 def test_a_failed_cursor_write_is_tried_again(spawn_emulator, hubagent_test):
+    """A cursor write that fails after a 200 is tried again, so the queue drains with no later
+    upload (the uploaded records used to stay counted as queued)."""
     rig = rig_for(spawn_emulator, hubagent_test)
     rig.start()
     assert rig.agent.stop() == 0
