@@ -33,7 +33,8 @@ TEST_BIN      = .build-test/release/hubagent
 APT_PACKAGES  = libssl-dev libsystemd-dev libcurl4-openssl-dev pkg-config strace systemd-container debootstrap \
                 dpkg-dev lintian
 
-.PHONY: all deps lint build release test-build unit-test emulator-test system-test test demo install deb clean bench bench-relay fuzz soak storage-faults
+.PHONY: all deps lint build release test-build unit-test emulator-test system-test test demo install deb clean bench bench-relay fuzz soak storage-faults \
+        relay-kills relay-storage-faults relay-power-cut relay-outage relay-soak
 
 all: release
 
@@ -127,3 +128,26 @@ storage-faults: test-build
 
 soak: test-build
 	$(PYTHON) Tests/System/soak.py --hubagent $(abspath $(TEST_BIN)) --rotations 10000 --refreshes 50000 $(SOAK_ARGS)
+
+## The relay's long campaigns (Tests/System/relay_campaigns.py; the short versions are scenarios 60-63 of
+## `make test`): 1,000 kill -9 during ingest and upload (about 15 min); every journal and cursor
+## storage fault position, singly and in runs of 3 (about 15 min); 40 rounds of flipped bytes and truncated
+## segments plus 40 journal copies taken mid-write (about 20 min); a 3-minute outage under steady ingest
+## (about 7 min); the soak, 10 million values through random exchange faults and rotations, stopped after
+## 20 min with the rate projected. Results in bench/ROBUSTNESS.md; arguments in RELAY_*_ARGS.
+relay-kills: test-build
+	$(PYTHON) Tests/System/relay_campaigns.py kills --hubagent $(abspath $(TEST_BIN)) --kills 1000 $(RELAY_KILLS_ARGS)
+
+relay-storage-faults: test-build
+	$(PYTHON) Tests/System/relay_campaigns.py storage-faults --hubagent $(abspath $(TEST_BIN)) $(RELAY_STORAGE_FAULTS_ARGS)
+
+relay-power-cut: test-build
+	$(PYTHON) Tests/System/relay_campaigns.py power-cut --hubagent $(abspath $(TEST_BIN)) --rounds 40 --copies 40 \
+		$(RELAY_POWER_CUT_ARGS)
+
+relay-outage: test-build
+	$(PYTHON) Tests/System/relay_campaigns.py outage --hubagent $(abspath $(TEST_BIN)) --seconds 180 $(RELAY_OUTAGE_ARGS)
+
+relay-soak: test-build
+	$(PYTHON) Tests/System/relay_campaigns.py soak --hubagent $(abspath $(TEST_BIN)) --values 10000000 --max-seconds 1200 \
+		$(RELAY_SOAK_ARGS)
