@@ -62,7 +62,7 @@ public struct ServiceManager: Sendable {
     /// `sd_watchdog_enabled`.
     public func watchdogInterval() -> Double? {
         guard isManaged else { return nil }
-        var microseconds: UInt64 = 0
+        var microseconds: UInt = 0
         guard sd_watchdog_enabled(0, &microseconds) > 0, microseconds > 0 else { return nil }
         return Double(microseconds) / 2_000_000
     }
