@@ -202,22 +202,11 @@ public final class RelayDaemon: @unchecked Sendable {
                 respond(Answer(status: 400, json: rejection.responseJSON))
             case .success(let entries):
                 let content = JournalContent.timeseries(entries)
-                append(
-                    content, payload: RecordCodec.encode(content), estimate: Batcher.estimatedBytes(of: content),
-                    at: now
-                ) { result in
-                    switch result {
-                    case .success(let range):
-                        respond(
-                            Answer(
-                                status: 202,
-                                json: .object([
-                                    ("accepted", .number(Double(content.recordCount))),
-                                    ("first", .number(Double(range.lowerBound))),
-                                    ("last", .number(Double(range.upperBound))),
-                                ])))
-                    case .failure(let refusal): respond(refusal)
-                    }
+                store(content, at: now, respond: respond) { range in
+                    .object([
+                        ("accepted", .number(Double(content.recordCount))),
+                        ("first", .number(Double(range.lowerBound))), ("last", .number(Double(range.upperBound))),
+                    ])
                 }
             }
         }
@@ -237,19 +226,8 @@ public final class RelayDaemon: @unchecked Sendable {
             case .failure(let rejection):
                 respond(Answer(status: 400, json: rejection.responseJSON))
             case .success(let event):
-                let content = JournalContent.event(event)
-                append(
-                    content, payload: RecordCodec.encode(content), estimate: Batcher.estimatedBytes(of: content),
-                    at: now
-                ) { result in
-                    switch result {
-                    case .success(let range):
-                        respond(
-                            Answer(
-                                status: 202,
-                                json: .object([("id", .string(event.id)), ("seq", .number(Double(range.lowerBound)))])))
-                    case .failure(let refusal): respond(refusal)
-                    }
+                store(.event(event), at: now, respond: respond) { range in
+                    .object([("id", .string(event.id)), ("seq", .number(Double(range.lowerBound)))])
                 }
             }
         }
@@ -258,6 +236,21 @@ public final class RelayDaemon: @unchecked Sendable {
     private static func unavailable(_ snapshot: Snapshot) -> Answer {
         let reason = snapshot.accepting ? snapshot.reason : "hubagent is stopping"
         return Answer(status: 503, json: .object([("error", .string(reason + "; retry later"))]), retryAfter: 5)
+    }
+
+    /// Encodes `content` here, on the parsing thread, and appends it; the 202 carries `accepted`'s
+    /// body for the sequence numbers it got.
+    private func store(
+        _ content: JournalContent, at now: Double, respond: @escaping @Sendable (Answer) -> Void,
+        accepted: @escaping @Sendable (ClosedRange<UInt64>) -> JSONValue
+    ) {
+        append(content, payload: RecordCodec.encode(content), estimate: Batcher.estimatedBytes(of: content), at: now) {
+            result in
+            switch result {
+            case .success(let range): respond(Answer(status: 202, json: accepted(range)))
+            case .failure(let refusal): respond(refusal)
+            }
+        }
     }
 
     /// A version-4 UUID from OpenSSL's generator (docs/relay.md §1: the id is assigned at ingest).

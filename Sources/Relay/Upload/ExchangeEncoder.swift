@@ -300,34 +300,10 @@ public enum ExchangeEncoder {
     }
 }
 
-/// Exchange timestamps: `YYYY-MM-DDTHH:mm:ss.SSSZ`, exactly 24 characters, UTC, from milliseconds
-/// since the epoch (docs/protocol.md §14: MCL requires the length). Years 0…9999; ingest
-/// validation keeps timestamps well inside.
+/// Exchange timestamps: `YYYY-MM-DDTHH:mm:ss.SSSZ`, exactly 24 characters, UTC (docs/protocol.md
+/// §14: MCL requires the length): the one formatter of the ingest side, `Timestamps.exchangeForm`.
 enum ExchangeTimestamp {
     static func format(milliseconds: Int64) -> String {
-        let msPerDay: Int64 = 86_400_000
-        var days = milliseconds / msPerDay
-        var rest = milliseconds % msPerDay
-        if rest < 0 {
-            rest += msPerDay
-            days -= 1
-        }
-        // Civil date from days since 1970-01-01 (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms").
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(rest / 3_600_000, 2)):"
-            + "\(pad(rest / 60000 % 60, 2)):\(pad(rest / 1000 % 60, 2)).\(pad(rest % 1000, 3))Z"
-    }
-
-    private static func pad(_ number: Int64, _ width: Int) -> String {
-        let digits = String(number)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        Timestamps.exchangeForm(milliseconds)
     }
 }
