@@ -145,5 +145,30 @@ def test_values_through_the_relay(spawn_emulator, hubagent):
     assert agent.stop() == 0
 
 
+def test_the_package(tmp_path):
+    """The arm64 package (make deb ARCH=arm64) holds what the amd64 one holds, depends on the arm64
+    libraries' packages, passes lintian, and its stripped binary runs."""
+    deb = os.environ.get("HUBAGENT_ARM64_DEB")
+    if not deb:
+        pytest.skip("HUBAGENT_ARM64_DEB names the package (make test-arm64 builds it)")
+    from test_021_debian_package import FILES, control
+    listing = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True, check=True).stdout
+    files = {row.split(None, 5)[5][2:]: row.split()[0] for row in listing.splitlines() if not row.startswith("d")}
+    assert files == FILES, listing
+    fields = control(deb)
+    assert fields["Architecture"] == "arm64" and os.path.basename(deb).endswith("_arm64.deb"), fields
+    depends = {d.strip().split()[0] for d in fields["Depends"].split(",")}
+    assert {"libc6", "libcurl4t64", "libssl3t64", "libsystemd0"} <= depends, fields["Depends"]
+    lintian = subprocess.run(["lintian", "--fail-on", "error,warning", deb], capture_output=True, text=True,
+                             timeout=300)
+    assert lintian.returncode == 0 and not [line for line in lintian.stdout.splitlines() if line[:3] in ("E: ", "W: ")], \
+        lintian.stdout + lintian.stderr
+    subprocess.run(["dpkg-deb", "-x", deb, str(tmp_path)], check=True)
+    program = str(tmp_path / "usr" / "bin" / "hubagent")
+    result = subprocess.run(["qemu-aarch64-static", "-L", os.environ["HUBAGENT_ARM64_ROOT"], program, "version"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "hubagent " + fields["Version"], result
+
+
 def binary_of(agent):
     return agent.args[0]

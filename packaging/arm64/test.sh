@@ -18,10 +18,16 @@ case "$bundle" in
 *) echo "test.sh: the test bundle must be inside the source tree ($root)" >&2; exit 2 ;;
 esac
 
-# Unit tests: in the root, where the bundle finds the fixtures under /src as it was built.
+# Unit tests: in the root, where the bundle finds the fixtures under /src as it was built. All but
+# the two that time the parsers on the machine's clock: emulation is 10 to 20 times slower.
+skipped="AgentTests.DataSourcesModelTests/testFiveHundredPointsParseQuickly
+RelayTests.IngestTimeseriesTests/testTimingOfAThousandValues"
 started=$(date +%s)
-"$here/inchroot.sh" "$toolchain" "$root" sh -c 'cd /src && exec qemu-aarch64-static -L / \
-    -E LD_LIBRARY_PATH=/opt/swift-aarch64/lib/swift/linux "$1"' sh "/src/${bundle#"$root"/}"
+"$here/inchroot.sh" "$toolchain" "$root" sh -euc '
+    cd /src
+    run() { qemu-aarch64-static -L / -E LD_LIBRARY_PATH=/opt/swift-aarch64/lib/swift/linux "$@"; }
+    tests=$(run "$1" --list-tests | grep / | grep -vxF "$2" | paste -sd, -)
+    run "$1" "$tests"' sh "/src/${bundle#"$root"/}" "$skipped"
 echo "arm64 unit tests under qemu-user: $(($(date +%s) - started)) s"
 
 # The smoke scenario: a wrapper is the binary the system-test harness starts.
@@ -29,5 +35,6 @@ wrapper=$(dirname "$binary")/hubagent-qemu
 printf '#!/bin/sh\nexec qemu-aarch64-static -L %s %s "$@"\n' "$toolchain" "$binary" >"$wrapper"
 chmod 0755 "$wrapper"
 started=$(date +%s)
-HUBAGENT_BIN=$wrapper HUBAGENT_ARM64_BIN=$binary "$python" -m pytest -q -s -p no:cacheprovider "$here/smoke_test.py"
+HUBAGENT_BIN=$wrapper HUBAGENT_ARM64_BIN=$binary HUBAGENT_ARM64_ROOT=$toolchain HUBAGENT_ARM64_DEB=${ARM64_DEB:-} \
+    "$python" -m pytest -q -s -p no:cacheprovider "$here/smoke_test.py"
 echo "arm64 smoke scenario under qemu-user: $(($(date +%s) - started)) s"

@@ -3,7 +3,7 @@
 # a Debian 13 amd64 root file system holding Debian's Swift 6.0.3 compiler, the arm64 builds of
 # the libraries hubagent links (multiarch, so dpkg-shlibdeps knows their packages), and the arm64
 # Swift runtime from Debian's swiftlang:arm64 under /opt/swift-aarch64. The same tree is the
-# arm64 root that qemu-user runs the binaries in (docs/platform-notes.md, "arm64").
+# arm64 root that qemu-user runs the binaries in (packaging/arm64/README.md).
 #
 #   packaging/arm64/toolchain.sh [DIR]
 #
@@ -52,11 +52,11 @@ printf 'deb [arch=amd64,arm64] %s %s main\n' "$mirror" "$suite" >"$toolchain/etc
 printf 'APT::Install-Recommends "false";\nAPT::Keep-Downloaded-Packages "false";\n' \
     >"$toolchain/etc/apt/apt.conf.d/90hubagent"
 
-# shellcheck disable=SC2086
+packages=$(echo $host_packages $arm64_packages)
 "$here/inchroot.sh" "$toolchain" "$root" sh -euc "
     dpkg --add-architecture arm64
     apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $host_packages $arm64_packages
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $packages
     swift --version 2>&1 | grep -q 'Swift version $swift_version' || { swift --version; exit 1; }
     # The arm64 Swift runtime beside the compiler's own (swift: shared, swift_static: static).
     rm -rf /opt/swift-aarch64 /srv/swift-debs
