@@ -161,8 +161,8 @@ def test_the_package(tmp_path):
     assert {"libc6", "libcurl4t64", "libssl3t64", "libsystemd0"} <= depends, fields["Depends"]
     lintian = subprocess.run(["lintian", "--fail-on", "error,warning", deb], capture_output=True, text=True,
                              timeout=300)
-    assert lintian.returncode == 0 and not [line for line in lintian.stdout.splitlines() if line[:3] in ("E: ", "W: ")], \
-        lintian.stdout + lintian.stderr
+    tags = [line for line in lintian.stdout.splitlines() if line[:3] in ("E: ", "W: ")]
+    assert lintian.returncode == 0 and not tags, lintian.stdout + lintian.stderr
     subprocess.run(["dpkg-deb", "-x", deb, str(tmp_path)], check=True)
     program = str(tmp_path / "usr" / "bin" / "hubagent")
     result = subprocess.run(["qemu-aarch64-static", "-L", os.environ["HUBAGENT_ARM64_ROOT"], program, "version"],
