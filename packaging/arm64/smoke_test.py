@@ -7,6 +7,7 @@ printed at the end (pytest -s)."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -146,8 +147,9 @@ def test_values_through_the_relay(spawn_emulator, hubagent):
 
 
 def test_the_package(tmp_path):
-    """The arm64 package (make deb ARCH=arm64) holds what the amd64 one holds, depends on the arm64
-    libraries' packages, passes lintian, and its stripped binary runs."""
+    """The arm64 package (make deb ARCH=arm64) holds what the amd64 one holds, depends on Debian
+    12's library packages and glibc 2.36 at most, passes lintian, and its stripped binary runs on
+    Debian 12 and 13."""
     deb = os.environ.get("HUBAGENT_ARM64_DEB")
     if not deb:
         pytest.skip("HUBAGENT_ARM64_DEB names the package (make test-arm64 builds it)")
@@ -157,17 +159,21 @@ def test_the_package(tmp_path):
     assert files == FILES, listing
     fields = control(deb)
     assert fields["Architecture"] == "arm64" and os.path.basename(deb).endswith("_arm64.deb"), fields
+    # Debian 12's names, which Debian 13's libcurl4t64 and libssl3t64 provide.
     depends = {d.strip().split()[0] for d in fields["Depends"].split(",")}
-    assert {"libc6", "libcurl4t64", "libssl3t64", "libsystemd0"} <= depends, fields["Depends"]
+    assert {"libc6", "libcurl4", "libssl3", "libsystemd0"} <= depends, fields["Depends"]
     lintian = subprocess.run(["lintian", "--fail-on", "error,warning", deb], capture_output=True, text=True,
                              timeout=300)
     tags = [line for line in lintian.stdout.splitlines() if line[:3] in ("E: ", "W: ")]
     assert lintian.returncode == 0 and not tags, lintian.stdout + lintian.stderr
+    assert re.search(r"\blibc6 \(>= 2\.(3[0-6]|[12][0-9])\)", fields["Depends"]), fields["Depends"]
     subprocess.run(["dpkg-deb", "-x", deb, str(tmp_path)], check=True)
     program = str(tmp_path / "usr" / "bin" / "hubagent")
-    result = subprocess.run(["qemu-aarch64-static", "-L", os.environ["HUBAGENT_ARM64_ROOT"], program, "version"],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0 and result.stdout.strip() == "hubagent " + fields["Version"], result
+    # In the Debian 12 root and in the Debian 13 root.
+    for root in os.environ["HUBAGENT_ARM64_ROOTS"].split():
+        result = subprocess.run(["qemu-aarch64-static", "-L", root, program, "version"], capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 0 and result.stdout.strip() == "hubagent " + fields["Version"], (root, result)
 
 
 def binary_of(agent):

@@ -1,8 +1,8 @@
 #!/bin/sh
 # make test-arm64: the arm64 builds under qemu-user, in the toolchain's arm64 root file system
-# (toolchain.sh): the unit tests (the arm64 XCTest bundle, with Debian's arm64 Swift runtime),
-# then the smoke scenario (smoke_test.py) with the arm64 release binary against the southgate
-# emulator running natively on this machine.
+# (toolchain.sh): the unit tests (the arm64 XCTest bundle, with Debian's arm64 Swift runtime, in
+# the Debian 13 root), then the smoke scenario (smoke_test.py) with the arm64 release binary in
+# the Debian 12 root against the southgate emulator running natively on this machine.
 #
 #   packaging/arm64/test.sh TOOLCHAIN RELEASE-BINARY TEST-BUNDLE
 set -eu
@@ -30,11 +30,12 @@ started=$(date +%s)
     run "$1" "$tests"' sh "/src/${bundle#"$root"/}" "$skipped"
 echo "arm64 unit tests under qemu-user: $(($(date +%s) - started)) s"
 
-# The smoke scenario: a wrapper is the binary the system-test harness starts.
+# The smoke scenario, in the Debian 12 root (the oldest the package is for): a wrapper is the
+# binary the system-test harness starts.
 wrapper=$(dirname "$binary")/hubagent-qemu
-printf '#!/bin/sh\nexec qemu-aarch64-static -L %s %s "$@"\n' "$toolchain" "$binary" >"$wrapper"
+printf '#!/bin/sh\nexec qemu-aarch64-static -L %s %s "$@"\n' "$toolchain/srv/sysroot" "$binary" >"$wrapper"
 chmod 0755 "$wrapper"
 started=$(date +%s)
-HUBAGENT_BIN=$wrapper HUBAGENT_ARM64_BIN=$binary HUBAGENT_ARM64_ROOT=$toolchain HUBAGENT_ARM64_DEB=${ARM64_DEB:-} \
-    "$python" -m pytest -q -s -p no:cacheprovider "$here/smoke_test.py"
+HUBAGENT_BIN=$wrapper HUBAGENT_ARM64_BIN=$binary HUBAGENT_ARM64_DEB=${ARM64_DEB:-} \
+    HUBAGENT_ARM64_ROOTS="$toolchain/srv/sysroot $toolchain" "$python" -m pytest -q -s -p no:cacheprovider "$here/smoke_test.py"
 echo "arm64 smoke scenario under qemu-user: $(($(date +%s) - started)) s"
