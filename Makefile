@@ -122,8 +122,9 @@ tests-arm64: arm64-toolchain
 	packaging/arm64/build.sh $(ARM64_TOOLCHAIN) tests $(ARM64_DIR)/debug --build-tests $(LINK_FLAGS)
 
 ## arm64 under qemu-user: the unit tests, then a smoke scenario against the emulator (onboarding
-## with both profiles, a rotation each, tokens, values through the relay). Not part of `make
-## test`: the builds and the emulation take about TBD minutes on 2 cores.
+## with both profiles, a rotation each, tokens, values through the relay) in a Debian 12 root, and the
+## package. Not part of `make test`: about 10 minutes on 2 cores, plus 9.5 for the toolchain on a
+## new machine (packaging/arm64/README.md).
 test-arm64: release-arm64 tests-arm64
 	$(MAKE) deb ARCH=arm64
 	PYTHON=$(PYTHON) ARM64_DEB=$(DEB_DIR)/hubagent_$$(sed -n 's/.*static let string = "\(.*\)".*/\1/p' \
