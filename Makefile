@@ -26,16 +26,7 @@ TEST_BIN      = .build-test/release/hubagent
 APT_PACKAGES  = libssl-dev libsystemd-dev libcurl4-openssl-dev pkg-config strace systemd-container debootstrap \
                 dpkg-dev lintian
 
-.PHONY: all deps lint build release test-build unit-test emulator-test system-test test demo install deb clean bench fuzz soak storage-faults \
-        arm64-toolchain release-arm64 tests-arm64 test-arm64
-
-# arm64 (packaging/arm64/README.md): cross-built with Debian 13's Swift 6.0.3 in a root file
-# system of its own, against a Debian 12 sysroot, tested under qemu-user. `make deb ARCH=arm64`.
-ARCH            ?=
-ARM64_DIR        = .build-arm64
-ARM64_TOOLCHAIN  = $(ARM64_DIR)/toolchain
-ARM64_BIN        = $(ARM64_DIR)/release/aarch64-unknown-linux-gnu/release/hubagent
-ARM64_TESTS      = $(ARM64_DIR)/debug/aarch64-unknown-linux-gnu/debug/hubagentPackageTests.xctest
+.PHONY: all deps lint build release test-build unit-test emulator-test system-test test demo install deb clean bench fuzz soak storage-faults
 
 all: release
 
@@ -91,6 +82,15 @@ install: release
 	sed 's|^ExecStart=/usr/bin/hubagent|ExecStart=$(PREFIX)/bin/hubagent|' systemd/hubagent.service > $(DESTDIR)$(UNITDIR)/hubagent.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/hubagent.service
 	install -m 0644 etc/hubagent.conf etc/datasources.yaml etc/boarding.json.example $(DESTDIR)$(PREFIX)/share/doc/hubagent/examples/
+
+# arm64 (packaging/arm64/README.md): cross-built with Debian 13's Swift 6.0.3 in a root file
+# system of its own, against a Debian 12 sysroot, tested under qemu-user. `make deb ARCH=arm64`.
+.PHONY: arm64-toolchain release-arm64 tests-arm64 test-arm64
+ARCH            ?=
+ARM64_DIR        = .build-arm64
+ARM64_TOOLCHAIN  = $(ARM64_DIR)/toolchain
+ARM64_BIN        = $(ARM64_DIR)/release/aarch64-unknown-linux-gnu/release/hubagent
+ARM64_TESTS      = $(ARM64_DIR)/debug/aarch64-unknown-linux-gnu/debug/hubagentPackageTests.xctest
 
 ## hubagent_<version>_<arch>.deb in $(DEB_DIR): the binary, the unit, hubagent(8), the examples and
 ## maintainer scripts that enable the unit and start it once a boarding file is there.
