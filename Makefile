@@ -123,7 +123,7 @@ tests-arm64: arm64-toolchain
 
 ## arm64 under qemu-user: the unit tests, then a smoke scenario against the emulator (onboarding
 ## with both profiles, a rotation each, tokens, values through the relay) in a Debian 12 root, and the
-## package. Not part of `make test`: about 10 minutes on 2 cores, plus 9.5 for the toolchain on a
+## package. Not part of `make test`: about 8.5 minutes on 2 cores, plus 9.5 for the toolchain on a
 ## new machine (packaging/arm64/README.md).
 test-arm64: release-arm64 tests-arm64
 	$(MAKE) deb ARCH=arm64
