@@ -6,9 +6,11 @@ public enum HMACSHA256 {
 
     /// The 32-byte MAC of `message` under `key`.
     public static func authenticationCode(key: [UInt8], message: [UInt8]) throws(CryptoError) -> [UInt8] {
-        try key.withUnsafeBufferPointer { (key) throws(CryptoError) in
-            try authenticationCode(key: UnsafeRawBufferPointer(key), message: message)
-        }
+        try key.withUnsafeBufferPointer { (key) in
+            Result { () throws(CryptoError) in
+                try authenticationCode(key: UnsafeRawBufferPointer(key), message: message)
+            }
+        }.get()
     }
 
     /// The 32-byte MAC of `message` under a secret key, e.g. the SHARED_SECRET client secret.

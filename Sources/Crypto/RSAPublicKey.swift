@@ -35,9 +35,11 @@ public final class RSAPublicKey: @unchecked Sendable, Equatable {
     /// A key from a `-----BEGIN PUBLIC KEY-----` (SubjectPublicKeyInfo) PEM.
     /// The corresponding C function is `PEM_read_bio_PUBKEY`.
     public convenience init(spkiPEM: String) throws(CryptoError) {
-        let pkey = try Array(spkiPEM.utf8).withUnsafeBufferPointer { (text) throws(CryptoError) in
-            try PEM.reading(UnsafeRawBufferPointer(text)) { PEM_read_bio_PUBKEY($0, nil, nil, nil) }
-        }
+        let pkey = try Array(spkiPEM.utf8).withUnsafeBufferPointer { (text) in
+            Result { () throws(CryptoError) in
+                try PEM.reading(UnsafeRawBufferPointer(text)) { PEM_read_bio_PUBKEY($0, nil, nil, nil) }
+            }
+        }.get()
         guard let pkey else {
             throw .invalidKey("not a PEM public key (\(OpenSSLError.drainReason()))")
         }

@@ -50,6 +50,16 @@ public struct RelayStatus: Equatable, Sendable {
 
     public var json: JSONValue {
         func number(_ value: Double?) -> JSONValue { value.map(JSONValue.number) ?? .null }
+        // Apart from the literal below: Swift 6.0 gives up type-checking the whole in one piece.
+        let lastErrorJSON: JSONValue =
+            lastError.map { error in
+                .object([
+                    ("status", error.status.map { .number(Double($0)) } ?? .null),
+                    ("message", .string(error.message)),
+                    ("correlationId", error.correlationID.map(JSONValue.string) ?? .null),
+                    ("at", .number(error.at)),
+                ])
+            } ?? .null
         return .object([
             ("state", .string(state.rawValue)),
             ("reason", reason.map(JSONValue.string) ?? .null),
@@ -65,17 +75,7 @@ public struct RelayStatus: Equatable, Sendable {
             ("uploadRequests", .number(Double(uploadRequests))),
             ("uploadRate", number(uploadRate)),
             ("lastSuccessAt", number(lastSuccessAt)),
-            (
-                "lastError",
-                lastError.map { error in
-                    .object([
-                        ("status", error.status.map { .number(Double($0)) } ?? .null),
-                        ("message", .string(error.message)),
-                        ("correlationId", error.correlationID.map(JSONValue.string) ?? .null),
-                        ("at", .number(error.at)),
-                    ])
-                } ?? .null
-            ),
+            ("lastError", lastErrorJSON),
             ("nextAttemptAt", number(nextAttemptAt)),
             ("dropped", .object(dropped.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value))) })),
             ("deadLetters", .number(Double(deadLetters))),
