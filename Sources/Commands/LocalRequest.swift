@@ -6,6 +6,8 @@ struct LocalRequest {
     var target: String
     var contentType: String?
     var body: [UInt8] = []
+    /// What to suggest when nothing listens.
+    var unreachableHint = "is hubagent running? see `hubagent status`"
 
     struct Answer {
         var status: Int
@@ -29,7 +31,7 @@ struct LocalRequest {
                 return .failure(
                     SocketFailure(
                         "cannot reach the daemon at \(path): \(SystemError.message(for: cause.errno)) "
-                            + "(is hubagent running with relay = on? see `hubagent status`)", unreachable: true))
+                            + "(\(unreachableHint))", unreachable: true))
             case .send(let cause):
                 return .failure(SocketFailure("sending to \(path): \(SystemError.message(for: cause.errno))"))
             case .receive(let cause):

@@ -125,7 +125,8 @@ enum SendCommand {
             while true {
                 let request = LocalRequest(
                     method: "POST", target: target,
-                    contentType: target == "/v1/events" ? "application/json" : "application/x-ndjson", body: body)
+                    contentType: target == "/v1/events" ? "application/json" : "application/x-ndjson", body: body,
+                    unreachableHint: "is hubagent running with relay = on? see `hubagent status`")
                 let answer: LocalRequest.Answer
                 switch request.perform(path: socket, timeout: 60, limit: 1 << 20) {
                 case .failure(let failure):

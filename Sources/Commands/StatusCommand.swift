@@ -63,23 +63,12 @@ enum StatusCommand {
             members.insert(("running", .bool(running)), at: 0)
             Output.line(JSONValue.object(members).serialized)
         } else {
-            var text = report.humanReadable(now: now, running: running)
-            if let block = report.relay, let relay = RelayStatus(json: block) {
-                // One line; `hubagent relay status` has the rest.
-                let line = relay.summary(now: now) ?? "running, nothing queued"
-                text +=
-                    "\nrelay" + String(repeating: " ", count: max(2, Self.labelWidth(text) - 5))
-                    + DisplayText.sanitized(line)
+            // The relay in one line; `hubagent relay status` has the rest.
+            let relay = report.relay.flatMap(RelayStatus.init(json:)).map {
+                [(label: "relay", value: $0.summary(now: now) ?? "running, nothing queued")]
             }
-            Output.line(text)
+            Output.line(report.humanReadable(now: now, running: running, more: relay ?? []))
         }
         return ExitCode.ok
-    }
-
-    /// Where the values start in `humanReadable`'s block, to align one more row.
-    private static func labelWidth(_ text: String) -> Int {
-        guard let first = text.split(separator: "\n").first else { return 0 }
-        let label = first.prefix { $0 != " " }
-        return label.count + first.dropFirst(label.count).prefix { $0 == " " }.count
     }
 }

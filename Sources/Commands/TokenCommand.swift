@@ -31,52 +31,19 @@ enum TokenCommand {
             Output.error("hubagent token: not asking \(path) for a token: \(problem)")
             return ExitCode.failure
         }
-        switch request(path: path, target: "/token") {
+        switch LocalRequest(target: "/token").perform(path: path, timeout: 35, limit: Layout.Limit.tokenSocketAnswer) {
         case .failure(let failure):
             Output.error("hubagent token: \(failure)")
             return ExitCode.failure
-        case .success(let (status, body)):
-            let json = try? JSONValue.parse(body)
-            guard status == 200, let token = json?["access_token"]?.stringValue else {
-                Output.error("hubagent token: \(json?["error"]?.stringValue ?? "the daemon answered \(status)")")
+        case .success(let answer):
+            let json = try? JSONValue.parse(answer.body)
+            guard answer.status == 200, let token = json?["access_token"]?.stringValue else {
+                Output.error("hubagent token: \(json?["error"]?.stringValue ?? "the daemon answered \(answer.status)")")
                 return ExitCode.failure
             }
             Output.line(token)
             return ExitCode.ok
         }
-    }
-
-    /// One GET over the Unix socket; the status and the body.
-    static func request(path: String, target: String) -> Result<(Int, [UInt8]), SocketFailure> {
-        let request = Array("GET \(target) HTTP/1.1\r\nHost: hubagent\r\nConnection: close\r\n\r\n".utf8)
-        let response: [UInt8]
-        do {
-            response = try UnixSocketClient.exchange(
-                path: path, request: request, timeout: 35,
-                limit: Layout.Limit.tokenSocketAnswer)
-        } catch {
-            switch error {
-            case .connect(let cause) where cause.isPermissionDenied:
-                return .failure(SocketFailure(permissionDenied(path)))
-            case .connect(let cause):
-                let reason = SystemError.message(for: cause.errno)
-                return .failure(
-                    SocketFailure(
-                        "cannot reach the daemon at \(path): \(reason) "
-                            + "(is hubagent running? see `hubagent status`)"))
-            case .send(let cause):
-                return .failure(SocketFailure("sending to \(path): \(SystemError.message(for: cause.errno))"))
-            case .receive(let cause):
-                return .failure(SocketFailure("reading from \(path): \(cause)"))
-            }
-        }
-        guard let split = response.firstRange(of: [13, 10, 13, 10]),
-            let head = String(validating: response[..<split.lowerBound], as: UTF8.self),
-            let status = head.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
-        else {
-            return .failure(SocketFailure("the daemon's answer is not HTTP"))
-        }
-        return .success((status, Array(response[split.upperBound...])))
     }
 
     /// The daemon runs, but this user may not use its socket: say whose it is and how to get in.

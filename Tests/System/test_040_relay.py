@@ -8,7 +8,13 @@ import json
 import os
 import subprocess
 
-from relay_support import post, relay_agent, send
+from relay_support import await_status, post, relay_agent, send
+
+
+def status_file_relay(agent):
+    """The relay block of status.json, as `hubagent status` and scripts read it."""
+    with open(os.path.join(agent.runtime_dir, "status.json")) as f:
+        return json.load(f)["relay"]
 
 
 def test_values_arrive_exactly_as_sent(spawn_emulator, hubagent):
@@ -58,10 +64,9 @@ def test_refused_request_stores_nothing_and_names_the_record(spawn_emulator, hub
              json.dumps({"dataPointId": "dp-count", "value": 2 ** 31})]
     status, answer = post(agent, "/v1/timeseries", "\n".join(lines))
     assert status == 400, answer
-    fields = sorted(error["field"] for error in answer["errors"])
-    assert len(answer["errors"]) == 2, answer
+    # Lines 1 and 2 (0-based): an unknown data point, an INT beyond 32 bits.
+    assert sorted(error["index"] for error in answer["errors"]) == [1, 2], answer
     assert any("dp-nope" in error["reason"] for error in answer["errors"]), answer
-    assert fields, answer
 
     result = send(agent, lines)
     assert result.returncode == 65, result
@@ -100,8 +105,9 @@ def test_queue_survives_a_restart_and_status_shows_it(spawn_emulator, hubagent):
         json.dumps({"dataPointId": "dp-count", "value": i, "timestamp": 1764583200000 + i}) for i in range(50)))
     assert status == 202
     agent.wait_for(r"relay: the exchange endpoint answered 503", timeout=20)
-    with open(os.path.join(agent.runtime_dir, "status.json")) as f:
-        pass
+    block = await_status(agent, lambda s: s["queue"]["records"] == 50 and s["lastError"] is not None,
+                         source=status_file_relay)
+    assert block["lastError"]["status"] == 503 and len(block["lastError"]["correlationId"]) == 32, block
     assert agent.stop() == 0
 
     emu.admin_json("DELETE", "/_admin/faults")
@@ -112,4 +118,6 @@ def test_queue_survives_a_restart_and_status_shows_it(spawn_emulator, hubagent):
     report = subprocess.run([agent.binary, "relay", "status", "--json", "--runtime-dir", agent.runtime_dir],
                             capture_output=True, text=True, timeout=30)
     assert report.returncode == 0, report.stderr
+    relay = json.loads(report.stdout)
+    assert relay["queue"]["records"] == 0 and relay["uploadedRecords"] == 50, relay
     assert agent.stop() == 0

@@ -17,8 +17,14 @@ public struct RelaySettings: Equatable, Sendable {
 
     public var enabled = false
     public var dataSocketGroup: String?
+    /// A loopback address and port.
+    public struct Address: Equatable, Sendable {
+        public var host: String
+        public var port: UInt16
+    }
+
     /// Loopback address and port of the optional HTTP listener, e.g. `127.0.0.1:8765`.
-    public var ingestListen: (host: String, port: UInt16)?
+    public var ingestListen: Address?
     public var ingestKeyFile: String?
     public var ingestMaxRequest = 1 << 20
     public var maxDisk: Int64 = 256 << 20
@@ -45,16 +51,6 @@ public struct RelaySettings: Equatable, Sendable {
         "relay_full_policy", "relay_max_age", "relay_durability", "relay_batch_bytes", "relay_flush_interval",
         "relay_upload_rate", "max_future",
     ]
-
-    public static func == (lhs: RelaySettings, rhs: RelaySettings) -> Bool {
-        lhs.enabled == rhs.enabled && lhs.dataSocketGroup == rhs.dataSocketGroup
-            && lhs.ingestListen?.host == rhs.ingestListen?.host && lhs.ingestListen?.port == rhs.ingestListen?.port
-            && lhs.ingestKeyFile == rhs.ingestKeyFile && lhs.ingestMaxRequest == rhs.ingestMaxRequest
-            && lhs.maxDisk == rhs.maxDisk && lhs.fullPolicy == rhs.fullPolicy && lhs.maxAge == rhs.maxAge
-            && lhs.durability == rhs.durability && lhs.batchBytes == rhs.batchBytes
-            && lhs.flushInterval == rhs.flushInterval && lhs.uploadRate == rhs.uploadRate
-            && lhs.maxFuture == rhs.maxFuture
-    }
 
     /// Applies one `key = value` line; the message of a thrown error says what is accepted.
     mutating func set(_ key: String, _ value: String) throws(RelaySettingError) {
@@ -140,10 +136,10 @@ public struct RelaySettings: Equatable, Sendable {
     }
 
     /// `127.0.0.1:PORT` or `[::1]:PORT`: never beyond loopback (docs/relay.md §1).
-    static func loopbackAddress(_ text: String) throws(RelaySettingError) -> (host: String, port: UInt16) {
+    static func loopbackAddress(_ text: String) throws(RelaySettingError) -> Address {
         let hosts = ["127.0.0.1:": "127.0.0.1", "[::1]:": "::1", "localhost:": "127.0.0.1"]
         for (prefix, host) in hosts where text.hasPrefix(prefix) {
-            if let port = UInt16(text.dropFirst(prefix.count)), port > 0 { return (host, port) }
+            if let port = UInt16(text.dropFirst(prefix.count)), port > 0 { return Address(host: host, port: port) }
         }
         throw .init("ingest_listen must be a loopback address and port, e.g. 127.0.0.1:8765, found \"\(text)\"")
     }

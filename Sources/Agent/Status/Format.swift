@@ -34,4 +34,13 @@ public enum Format {
         }
         return negative ? "-" + text : text
     }
+
+    /// `label  value` rows with the values aligned, as `hubagent status` prints them. A terminal
+    /// shows these: no value may move its cursor or forge a line.
+    public static func aligned(_ rows: [(label: String, value: String)]) -> String {
+        let width = rows.map(\.label.count).max() ?? 0
+        return rows.map {
+            $0.label + String(repeating: " ", count: width - $0.label.count + 2) + DisplayText.sanitized($0.value)
+        }.joined(separator: "\n")
+    }
 }

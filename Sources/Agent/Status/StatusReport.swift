@@ -114,7 +114,8 @@ public struct StatusReport: Equatable, Sendable {
     }
 
     /// The aligned block `hubagent status` prints; `now` for the "in 3d 4h" parts.
-    public func humanReadable(now: Double, running: Bool) -> String {
+    /// `more` rows follow the report's own (the relay's line).
+    public func humanReadable(now: Double, running: Bool, more: [(label: String, value: String)] = []) -> String {
         func at(_ time: Double?, serverClock: Bool = true) -> String {
             guard let time else { return "-" }
             let local = serverClock ? ServerClock(offset: clockOffset).gatewayTime(of: ServerTime(time)) : time
@@ -144,12 +145,7 @@ public struct StatusReport: Equatable, Sendable {
         ]
         for problem in problems { rows.append(("problem", problem)) }
         rows.append(("last error", lastError.map { "\($0) (\(at(lastErrorAt, serverClock: false)))" } ?? "none"))
-        // A terminal shows these: no value may move its cursor or forge a line.
-        rows = rows.map {
-            ($0.0, DisplayText.sanitized($0.1))
-        }
-        let width = rows.map(\.0.count).max() ?? 0
-        return rows.map { $0.0 + String(repeating: " ", count: width - $0.0.count + 2) + $0.1 }.joined(separator: "\n")
+        return Format.aligned(rows + more)
     }
 }
 

@@ -56,7 +56,7 @@ public final class RelayDaemon: @unchecked Sendable {
     private let configuration: Configuration
     private let logger: Logger
     private let tokens: any AccessTokenSource
-    private let transport: Mutex<CurlTransport>
+    private let transport: CurlTransport
     private let snapshot = Mutex(Snapshot())
 
     private let journal: Journal
@@ -69,13 +69,15 @@ public final class RelayDaemon: @unchecked Sendable {
     /// Unsent, not yet batched: the estimate of their exchange bytes and the oldest ingest time.
     private var unbatchedBytes = 0
     private var oldestUnbatched: Double?
-    /// 202s waiting for the fdatasync that covers them (group commit, docs/relay.md §3).
-    private var awaitingSync: [@Sendable () -> Void] = []
-    private var awaitingSyncFailure: [@Sendable (Answer) -> Void] = []
+    /// Answers waiting for the fdatasync that covers them (group commit, docs/relay.md §3): nil
+    /// once it succeeded, else what to answer.
+    private var awaitingSync: [@Sendable (Answer?) -> Void] = []
     private var syncScheduled = false
     private var timer: (any DispatchSourceTimer)?
     private var timerAt: Double?
     private var sending = false
+    /// The sequences of the request in flight.
+    private var inFlight: ClosedRange<UInt64>?
     /// The token the request in flight used: the one to refuse on 401.
     private var sentToken: Secret?
     private var status = RelayStatus()
@@ -110,12 +112,13 @@ public final class RelayDaemon: @unchecked Sendable {
         flush = FlushPolicy(flushInterval: settings.flushInterval)
         let now = configuration.clock.now()
         rateLimiter = settings.uploadRate.map { RateLimiter(bytesPerSecond: Double($0), now: now) }
-        transport = Mutex(CurlTransport(options: configuration.transportOptions))
+        transport = CurlTransport(options: configuration.transportOptions)
         batchedThrough = journal.acknowledged
         let usage = journal.usage
         if usage.unacknowledgedRecords > 0 {
-            // A backlog from before the restart: sized from the disk, it flushes at once if large.
-            unbatchedBytes = Int(min(usage.segmentBytes * 4, Int64(Int.max / 2)))
+            // A backlog from before the restart: sent at once, batch after batch, until a batch
+            // reaches the end of the journal (buildBatch).
+            unbatchedBytes = policy.batchTarget
             oldestUnbatched = usage.oldestUnacknowledgedIngestTime.map { Double($0) / 1000 }
             logger.notice("relay: \(usage.unacknowledgedRecords) records queued from before the restart")
         }
@@ -289,8 +292,7 @@ public final class RelayDaemon: @unchecked Sendable {
             if oldestUnbatched == nil { oldestUnbatched = now }
             switch configuration.settings.durability {
             case .sync:
-                awaitingSync.append { done(.success(range)) }
-                awaitingSyncFailure.append { answer in done(.failure(answer)) }
+                awaitingSync.append { refusal in done(refusal.map { .failure($0) } ?? .success(range)) }
                 if !syncScheduled {
                     // Group commit: every append queued behind this one shares its fdatasync.
                     syncScheduled = true
@@ -321,7 +323,7 @@ public final class RelayDaemon: @unchecked Sendable {
                 prefetched = units.isEmpty ? nil : Batch(units: units)
             }
             batchedThrough = max(batchedThrough, dropped.upperBound)
-            if sending && dropped.upperBound >= (policy.work.first?.firstSequence ?? 0) {
+            if let flying = inFlight, flying.lowerBound <= dropped.upperBound {
                 logger.warning("relay: the request in flight carries records that were just dropped")
             }
         }
@@ -329,14 +331,19 @@ public final class RelayDaemon: @unchecked Sendable {
 
     private var lastAppendProblem: String?
 
-    /// 507 when there is no room (reject_new, or the disk itself full), 500 for other failures;
-    /// logged once per kind of problem, not per request.
+    /// Logged once per kind of problem, not per request.
     private func appendFailed(_ error: JournalError) -> Answer {
         let text = error.description
         if text != lastAppendProblem {
             lastAppendProblem = text
             logger.error("relay: a request was refused, nothing of it stored: \(text)")
         }
+        return Self.answer(for: error)
+    }
+
+    /// 507 when there is no room (reject_new, or the disk itself full), 500 for other failures.
+    private static func answer(for error: JournalError) -> Answer {
+        let text = error.description
         switch error {
         case .full:
             return Answer(
@@ -357,18 +364,16 @@ public final class RelayDaemon: @unchecked Sendable {
     private func syncNow() {
         syncScheduled = false
         let waiting = awaitingSync
-        let failing = awaitingSyncFailure
         awaitingSync = []
-        awaitingSyncFailure = []
         do {
             try journal.sync()
-            for answer in waiting { answer() }
+            for respond in waiting { respond(nil) }
         } catch {
             // The same answer as a failed write (a full disk shows here with delayed allocation:
             // 507 with Retry-After); the values may still be sent, so a resend may duplicate them.
-            let answer = appendFailed(error)
+            let answer = Self.answer(for: error)
             logger.error("relay: \(error); the requests it covered were answered \(answer.status)")
-            for respond in failing { respond(answer) }
+            for respond in waiting { respond(answer) }
         }
     }
 
@@ -494,14 +499,12 @@ public final class RelayDaemon: @unchecked Sendable {
         return batch
     }
 
+    /// Nothing read is to be sent: the cursor passes it, as after an accepted batch.
     private func acknowledgeAllBatched(through sequence: UInt64) {
         guard sequence > journal.acknowledged else { return }
-        do {
-            try journal.acknowledge(through: sequence)
-            batchedThrough = max(batchedThrough, sequence)
-        } catch {
-            logger.error("relay: storing the upload cursor: \(error)")
-        }
+        batchedThrough = max(batchedThrough, sequence)
+        cursorThrough = max(cursorThrough ?? 0, sequence)
+        writeCursor()
         refreshStatus()
     }
 
@@ -572,8 +575,6 @@ public final class RelayDaemon: @unchecked Sendable {
         }
     }
 
-    private var pendingBatch: Batch?
-
     private func timerFired() {
         timerAt = nil
         status.nextAttemptAt = nil
@@ -599,6 +600,7 @@ public final class RelayDaemon: @unchecked Sendable {
     private func send(_ batch: Batch) {
         guard let context, !sending else { return }
         sending = true
+        inFlight = batch.firstSequence...batch.lastSequence
         queue.async { [self] in prefetch() }
         let correlationID = (try? ExchangeEncoder.secureCorrelationID()) ?? Self.eventID().replacing("-", with: "")
         tokens.withAccessToken { [self] result in
@@ -606,6 +608,7 @@ public final class RelayDaemon: @unchecked Sendable {
             case .failure(let unavailable):
                 queue.async { [self] in
                     sending = false
+                    inFlight = nil
                     status.state = .waiting
                     status.reason = "no access token: \(unavailable.reason)"
                     markStatusChanged()
@@ -621,13 +624,14 @@ public final class RelayDaemon: @unchecked Sendable {
                     let started = now()
                     let answer: Result<HTTPResponse, TransportError>
                     do throws(TransportError) {
-                        answer = .success(try transport.withLock { $0 }.perform(request))
+                        answer = .success(try transport.perform(request))
                     } catch {
                         answer = .failure(error)
                     }
                     let elapsed = now() - started
                     queue.async { [self] in
                         sending = false
+                        inFlight = nil
                         sentToken = token.token
                         finished(
                             batch, bodyBytes: request.body.count, correlationID: correlationID, answer, elapsed: elapsed
@@ -661,9 +665,7 @@ public final class RelayDaemon: @unchecked Sendable {
                     + "\(bodyBytes) bytes) accepted, Correlation-ID \(correlationID)")
         case .success(let response):
             outcome = UploadOutcome(response, retryAfter: response.headers["retry-after"].flatMap(HTTPDate.retryAfter))
-            lastFailure = (
-                response.status, DisplayText.sanitized(String(decoding: response.body.prefix(300), as: UTF8.self))
-            )
+            lastRefusal = DisplayText.sanitized(String(decoding: response.body.prefix(300), as: UTF8.self))
             status.lastError = .init(
                 status: response.status, message: Self.explain(response.status), correlationID: correlationID, at: now)
             logger.warning(
@@ -671,7 +673,7 @@ public final class RelayDaemon: @unchecked Sendable {
                     + "\(batch.lastSequence), Correlation-ID \(correlationID)")
         case .failure(let error):
             outcome = .transportFailure
-            lastFailure = nil
+            lastRefusal = nil
             status.lastError = .init(status: nil, message: error.description, correlationID: correlationID, at: now)
             logger.warning("relay: upload failed (\(error)); the batch is kept and sent again")
         }
@@ -702,8 +704,8 @@ public final class RelayDaemon: @unchecked Sendable {
         setTimer(nil)
     }
 
-    /// The last refusal's status and body, and its Correlation-ID: what a dead letter records.
-    private var lastFailure: (status: Int, body: String)?
+    /// The last refusal's body and its Correlation-ID: what a dead letter records.
+    private var lastRefusal: String?
     private var lastCorrelationID: String?
 
     private static func explain(_ status: Int) -> String {
@@ -727,7 +729,7 @@ public final class RelayDaemon: @unchecked Sendable {
         switch reason {
         case .overCeiling(let bytes): why = "larger than one exchange request allows (\(bytes) bytes estimated)"
         case .rejected(let code):
-            why = "refused by the exchange endpoint (\(code))" + (lastFailure.map { ": \($0.body)" } ?? "")
+            why = "refused by the exchange endpoint (\(code))" + (lastRefusal.map { ": " + $0 } ?? "")
         }
         for unit in units {
             switch unit.content {
@@ -776,11 +778,16 @@ public final class RelayDaemon: @unchecked Sendable {
 
     // MARK: Status
 
-    private func refreshStatus() {
+    /// The queue's numbers, from the journal.
+    private func refreshQueue() {
         let usage = journal.usage
         status.queuedRecords = Int(usage.unacknowledgedRecords)
         status.diskBytes = usage.diskBytes
         status.oldestQueuedAt = usage.oldestUnacknowledgedIngestTime.map { Double($0) / 1000 }
+    }
+
+    private func refreshStatus() {
+        refreshQueue()
         let drops = journal.drops
         status.dropped = [:]
         for reason in DropReason.allCases where drops[reason] > 0 {
@@ -823,10 +830,7 @@ public final class RelayDaemon: @unchecked Sendable {
 
     private func publishStatus() {
         statusDirty = false
-        let usage = journal.usage
-        status.queuedRecords = Int(usage.unacknowledgedRecords)
-        status.diskBytes = usage.diskBytes
-        status.oldestQueuedAt = usage.oldestUnacknowledgedIngestTime.map { Double($0) / 1000 }
+        refreshQueue()
         onStatusChange?(status)
     }
 
@@ -847,7 +851,7 @@ public final class RelayDaemon: @unchecked Sendable {
         queue.async { [self] in
             guard stopping == nil else { return }
             stopping = finish
-            if syncScheduled || !awaitingSync.isEmpty { syncNow() }
+            if syncScheduled { syncNow() }
             setTimer(nil)
             refreshStatus()
             publishStatus()

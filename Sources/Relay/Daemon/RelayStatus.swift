@@ -141,9 +141,7 @@ public struct RelayStatus: Equatable, Sendable {
         let drops = dropped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
         rows.append(("dropped", drops.isEmpty ? "none" : drops.joined(separator: ", ")))
         rows.append(("dead letters", deadLetters == 0 ? "none" : "\(deadLetters) (hubagent relay dead-letters)"))
-        rows = rows.map { ($0.0, DisplayText.sanitized($0.1)) }
-        let width = rows.map(\.0.count).max() ?? 0
-        return rows.map { $0.0 + String(repeating: " ", count: width - $0.0.count + 2) + $0.1 }.joined(separator: "\n")
+        return Format.aligned(rows)
     }
 
     /// Parses the JSON form (for `hubagent status` reading status.json).
